@@ -1,0 +1,40 @@
+// Entry point of the `diffdfl` command-line tool.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "diffdfl/core/error.h"
+#include "diffdfl/core/version.h"
+
+namespace diffdfl::cli {
+
+std::string resolve_data_dir(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("DIFFDFL_DATA_DIR"); env && *env) return env;
+  if (std::filesystem::exists(DIFFDFL_SOURCE_DATA_DIR)) return DIFFDFL_SOURCE_DATA_DIR;
+  return "data";
+}
+
+}  // namespace diffdfl::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"diffdfl: decision-focused learning with conditional diffusion models"};
+  app.set_version_flag("--version", std::string("diffdfl ") + diffdfl::kVersion);
+  app.require_subcommand(1);
+  diffdfl::cli::setup_data_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const diffdfl::Error& e) {
+    std::cerr << "diffdfl: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "diffdfl: internal error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}
