@@ -1,21 +1,38 @@
 // A task's data: train / hold / test tensors (x, y) plus metadata, built from one seed.
 //
 // Example:
-//   diffdfl::data::Dataset ds = diffdfl::data::load_dataset("power", opts);
+//   diffdfl::data::DatasetOptions opts;
+//   opts.task = "power";
+//   opts.seed = 1;
+//   opts.data_dir = "data";
+//   diffdfl::data::Dataset ds = diffdfl::data::load_dataset(opts);
 //   torch::Tensor x = ds.train.x;   // [2042, 149] float64, standardised with training statistics
 //   torch::Tensor y = ds.train.y;   // [2042, 24]  float64, raw units (GW)
+//   const auto& test = ds.split("test");
+//
+// The four tasks (docs/data.md describes each pipeline):
+//   "synthetic"             allocation data of the reference, y independent of x   (synthetic.h)
+//   "synthetic-contextual"  the same marginal of y, but the low mode's probability depends on x
+//   "power"                 PJM hourly load, day-ahead features                     (power.h)
+//   "portfolio"             S&P 500 daily returns of n seeded assets               (portfolio.h)
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace diffdfl::data {
 
 /// One split. Rows are samples; `dates` holds an ISO date per row where the task has dates.
+///
+/// Example:
+///   const Split& s = ds.test;
+///   for (int64_t i = 0; i < s.size(); ++i)
+///     std::cout << s.dates[i] << " " << s.y[i][0].item<double>() << "\n";
 struct Split {
   torch::Tensor x;                 ///< [N, x_dim] float64 (CPU), features as the model sees them
   torch::Tensor y;                 ///< [N, y_dim] float64 (CPU), targets in raw units
@@ -24,6 +41,14 @@ struct Split {
   int64_t size() const { return x.defined() ? x.size(0) : 0; }
 };
 
+/// A task's three splits. `meta` (JSON) always holds "task" and "seed"; each loader documents the
+/// rest.
+///
+/// Example:
+///   Dataset ds = make_synthetic(SyntheticOptions{});
+///   ds.x_dim;                  // 20
+///   ds.meta["seed"];           // 1
+///   ds.split("hold").size();   // 160
 struct Dataset {
   std::string task;  ///< "synthetic", "synthetic-contextual", "power" or "portfolio"
   Split train, hold, test;
@@ -34,5 +59,67 @@ struct Dataset {
   /// The split called "train", "hold" or "test"; InvalidArgument for another name.
   const Split& split(const std::string& name) const;
 };
+
+/// The task names accepted by load_dataset: synthetic, synthetic-contextual, power, portfolio.
+const std::vector<std::string>& task_names();
+
+/// What load_dataset needs: the task, one seed that fixes every random choice, and where the data
+/// is.
+///
+/// Example:
+///   DatasetOptions o;
+///   o.task = "portfolio";
+///   o.n_assets = 20;
+///   o.verified_only = true;   // draw the 20 assets from the 191 cross-checked tickers
+///   o.validate();             // InvalidArgument naming the bad field, e.g. "DatasetOptions.task"
+struct DatasetOptions {
+  std::string task = "synthetic";
+  uint64_t seed = 1;
+  std::string data_dir = "data";  ///< the folder holding SHA256SUMS, power_sched/, stock_portfolio/
+  int64_t n_assets = 50;          ///< portfolio only: assets drawn from the pool
+  bool verified_only = false;     ///< portfolio only: draw from the verified tickers
+  bool verify_checksums = true;   ///< check every file read against <data_dir>/SHA256SUMS
+
+  void validate() const;
+};
+
+/// Builds the dataset of `options.task` (dispatches to make_synthetic / load_power /
+/// load_portfolio). Throws InvalidArgument for bad options and DataError for missing, altered or
+/// malformed data files.
+Dataset load_dataset(const DatasetOptions& options);
+
+/// Per-column standardisation z = (x − mean) / std with statistics fitted on some rows. The
+/// standard deviation is the population one (ddof = 0); a constant column (std ≤ 1e-12·max(1,
+/// |mean|)) gets std = 1 so that it is centred but not blown up.
+///
+/// Example:
+///   Standardizer s = Standardizer::fit(x.slice(0, 0, 2553));   // training rows only
+///   torch::Tensor z = s.apply(x);                              // every row, same statistics
+///   torch::Tensor back = s.invert(z);                          // == x up to rounding
+struct Standardizer {
+  torch::Tensor mean;  ///< [cols] float64
+  torch::Tensor std;   ///< [cols] float64, > 0
+
+  static Standardizer fit(const torch::Tensor& rows);
+  torch::Tensor apply(const torch::Tensor& x) const;
+  torch::Tensor invert(const torch::Tensor& z) const;
+  /// {"mean": [...], "std": [...]}.
+  nlohmann::json to_json() const;
+};
+
+/// A seeded random partition of [0, n) into `n_fit` fitting indices and n − n_fit hold indices,
+/// each returned sorted ascending (so rows keep their chronological order inside a split).
+///
+/// Example:
+///   auto [fit, hold] = random_holdout(800, 640, derive_seed(seed, "synthetic.hold_split"));
+std::pair<torch::Tensor, torch::Tensor> random_holdout(int64_t n, int64_t n_fit, uint64_t seed);
+
+/// The rows `index` (int64) of (x, y, dates) as a Split; `dates` may be empty.
+Split take_rows(const torch::Tensor& x, const torch::Tensor& y,
+                const std::vector<std::string>& dates, const torch::Tensor& index);
+
+/// Rows [begin, end) of (x, y, dates) as a Split; `dates` may be empty.
+Split slice_rows(const torch::Tensor& x, const torch::Tensor& y,
+                 const std::vector<std::string>& dates, int64_t begin, int64_t end);
 
 }  // namespace diffdfl::data
