@@ -1,6 +1,61 @@
-// `diffdfl data ...` (placeholder until the data pipelines land)
+// `diffdfl data ...`: dataset tools. The subcommands live in cmd_data_summary.cpp and
+// cmd_data_export.cpp; this file registers them and holds the dataset flags they share.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
 #include "commands.h"
+#include "diffdfl/core/error.h"
+#include "diffdfl/data/dataset.h"
 
 namespace diffdfl::cli {
-void setup_data_command(CLI::App& app) { app.add_subcommand("data", "Dataset tools"); }
+
+// Defined in cmd_data_summary.cpp and cmd_data_export.cpp.
+void setup_data_summary(CLI::App& data);
+void setup_data_export(CLI::App& data);
+
+/// Registers --task, --seed, --assets, --verified-only and --data-dir on `cmd`.
+void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir) {
+  cmd.add_option("--task", dataset.task, "Task")
+      ->required()
+      ->check(CLI::IsMember(data::task_names()));
+  cmd.add_option("--seed", dataset.seed, "Seed that fixes every random choice of the data")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.empty() || v.front() == '-' ? "must be a non-negative integer, got '" + v + "'"
+                                                 : std::string();
+          },
+          ""))
+      ->capture_default_str();
+  cmd.add_option("--assets", dataset.n_assets, "portfolio: number of assets drawn with the seed")
+      ->capture_default_str();
+  cmd.add_flag("--verified-only", dataset.verified_only,
+               "portfolio: draw the assets from the verified tickers only");
+  cmd.add_option("--data-dir", data_dir,
+                 "Data folder (default: $DIFFDFL_DATA_DIR, else the source tree's data/)");
+}
+
+/// Checks flag combinations that only the command line can get wrong, then loads the dataset.
+data::Dataset load_selected_dataset(const CLI::App& cmd, data::DatasetOptions dataset,
+                                    const std::string& data_dir) {
+  if (dataset.task != "portfolio") {
+    for (const char* flag : {"--assets", "--verified-only"}) {
+      if (cmd.count(flag) > 0) {
+        fail<InvalidArgument>(flag, " applies only to --task portfolio (got --task ", dataset.task,
+                              ")");
+      }
+    }
+  }
+  if (dataset.n_assets < 1) fail<InvalidArgument>("--assets must be >= 1, got ", dataset.n_assets);
+  dataset.data_dir = resolve_data_dir(data_dir);
+  return data::load_dataset(dataset);
+}
+
+void setup_data_command(CLI::App& app) {
+  CLI::App* data = app.add_subcommand("data", "Dataset tools: summaries and CSV export");
+  data->require_subcommand(1);
+  setup_data_summary(*data);
+  setup_data_export(*data);
+}
+
 }  // namespace diffdfl::cli

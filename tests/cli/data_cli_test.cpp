@@ -1,0 +1,211 @@
+// `diffdfl data summary` and `diffdfl data export`, run as a user would: exit code, stdout JSON,
+// stderr message.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path temp_path(const std::string& name) {
+  static std::atomic<int> counter{0};
+  const fs::path dir =
+      fs::temp_directory_path() / ("diffdfl_cli_data_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / (std::to_string(counter++) + "_" + name);
+}
+
+// Runs `diffdfl <args>` (args are shell words, quoted by the caller where needed).
+Result run(const std::string& args) {
+  const fs::path err = temp_path("stderr.txt");
+  const std::string cmd =
+      std::string("'") + DIFFDFL_CLI_PATH + "' " + args + " 2>'" + err.string() + "'";
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "popen failed: " << cmd;
+    return r;
+  }
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
+    r.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = slurp(err);
+  fs::remove(err);
+  return r;
+}
+
+const std::string kDataDir = std::string("--data-dir '") + DIFFDFL_TEST_DATA_DIR + "'";
+
+nlohmann::json summary(const std::string& args) {
+  const Result r = run("data summary " + args + " " + kDataDir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  return nlohmann::json::parse(r.out);
+}
+
+// A failure: non-zero exit, a message naming the problem, no stack dump.
+void expect_failure(const std::string& args, const std::vector<std::string>& parts) {
+  const Result r = run(args);
+  EXPECT_NE(r.code, 0) << args;
+  for (const auto& p : parts)
+    EXPECT_NE(r.err.find(p), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << r.err;
+}
+
+TEST(DataCli, SummarySynthetic) {
+  const auto j = summary("--task synthetic --seed 1");
+  EXPECT_EQ(j["task"], "synthetic");
+  EXPECT_EQ(j["seed"], 1);
+  EXPECT_EQ(j["x_dim"], 20);
+  EXPECT_EQ(j["y_dim"], 10);
+  EXPECT_EQ(j["n_train"], 640);
+  EXPECT_EQ(j["n_hold"], 160);
+  EXPECT_EQ(j["n_test"], 200);
+  const auto c = summary("--task synthetic-contextual --seed 4");
+  EXPECT_EQ(c["task"], "synthetic-contextual");
+  EXPECT_EQ(c["seed"], 4);
+  EXPECT_NEAR(c["contextual_map"]["a"].get<double>(), -2.952957, 1e-5);
+}
+
+TEST(DataCli, SummaryPower) {
+  const auto j = summary("--task power");
+  EXPECT_EQ(j["task"], "power");
+  EXPECT_EQ(j["x_dim"], 149);
+  EXPECT_EQ(j["y_dim"], 24);
+  EXPECT_EQ(j["n_train"], 2042);
+  EXPECT_EQ(j["n_hold"], 511);
+  EXPECT_EQ(j["n_test"], 639);
+  EXPECT_EQ(j["first_date"], "2008-01-02");
+  EXPECT_EQ(j["last_date"], "2016-09-28");
+  EXPECT_EQ(j["splits"]["test"]["first_date"], "2014-12-30");
+}
+
+TEST(DataCli, SummaryPortfolio) {
+  const auto j = summary("--task portfolio --seed 3 --assets 12");
+  EXPECT_EQ(j["task"], "portfolio");
+  EXPECT_EQ(j["x_dim"], 12 * 28);
+  EXPECT_EQ(j["y_dim"], 12);
+  EXPECT_EQ(j["n_train"], 2028);
+  EXPECT_EQ(j["n_hold"], 289);
+  EXPECT_EQ(j["n_test"], 581);
+  EXPECT_EQ(j["tickers"].size(), 12u);
+  EXPECT_EQ(j["first_date"], "2005-06-15");
+  EXPECT_EQ(j["last_date"], "2016-12-15");
+  // --verified-only changes the pool.
+  const auto v = summary("--task portfolio --seed 3 --assets 12 --verified-only");
+  EXPECT_EQ(v["universe"], "verified");
+  EXPECT_EQ(v["pool_size"], 191);
+}
+
+TEST(DataCli, ExportPowerTestSplit) {
+  const fs::path out = temp_path("power_test.csv");
+  const Result r =
+      run("data export --task power --split test --out '" + out.string() + "' " + kDataDir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["rows"], 639);
+  EXPECT_EQ(j["columns"], 1 + 149 + 24);
+  std::ifstream in(out);
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line))
+    lines.push_back(line);
+  ASSERT_EQ(lines.size(), 640u);
+  EXPECT_EQ(lines[0].substr(0, 17), "date,x0,x1,x2,x3,");
+  EXPECT_NE(lines[0].find(",x148,y0,"), std::string::npos);
+  EXPECT_EQ(lines[0].substr(lines[0].size() - 8), ",y22,y23");
+  EXPECT_EQ(lines[1].substr(0, 11), "2014-12-30,");
+  // The last test day 2016-09-28: target forward-filled with 1.281 GW for all 24 hours (raw units).
+  EXPECT_EQ(lines.back().substr(0, 11), "2016-09-28,");
+  std::string tail = ",1.281";
+  for (int h = 1; h < 24; ++h)
+    tail += ",1.281";
+  EXPECT_EQ(lines.back().substr(lines.back().size() - tail.size()), tail);
+  // 1 + 149 + 24 fields per row.
+  size_t commas = 0;
+  for (const char ch : lines[5])
+    commas += ch == ',';
+  EXPECT_EQ(commas, 173u);
+  fs::remove(out);
+}
+
+TEST(DataCli, ExportSyntheticHasNoDateColumn) {
+  const fs::path a = temp_path("a.csv");
+  ASSERT_EQ(
+      run("data export --task synthetic --split hold --seed 9 --out '" + a.string() + "'").code, 0);
+  const std::string text = slurp(a);
+  EXPECT_EQ(text.substr(0, 9), "x0,x1,x2,");
+  EXPECT_NE(text.find(",y9\n"), std::string::npos);
+  size_t rows = 0;
+  for (const char ch : text)
+    rows += ch == '\n';
+  EXPECT_EQ(rows, 161u);  // header + 160
+  fs::remove(a);
+}
+
+TEST(DataCli, BadArgumentsAndDataGiveNamedErrors) {
+  expect_failure("data summary --task nope", {"--task", "nope"});
+  expect_failure("data summary --task synthetic --seed -3", {"--seed"});
+  expect_failure("data summary --task synthetic --assets 5",
+                 {"diffdfl: error: --assets applies only to --task portfolio"});
+  expect_failure("data summary --task portfolio --assets 400 " + kDataDir,
+                 {"n_assets = 400 exceeds the 392 complete tickers"});
+  expect_failure(
+      "data summary --task power --data-dir /nonexistent/dir",
+      {"diffdfl: error: data directory '/nonexistent/dir' does not exist", "--data-dir"});
+  expect_failure("data export --task power --split validation --out x.csv " + kDataDir,
+                 {"--split", "validation"});
+  expect_failure("data export --task power --split test " + kDataDir, {"--out"});
+  // An output path below a regular file cannot be created.
+  const fs::path file = temp_path("plain_file");
+  std::ofstream(file) << "x";
+  expect_failure(
+      "data export --task synthetic --split test --out '" + (file / "x.csv").string() + "'",
+      {"diffdfl: error:", file.string()});
+  fs::remove(file);
+}
+
+TEST(DataCli, AlteredDataFileIsRejected) {
+  // A data folder whose holiday file differs from its checksum.
+  const fs::path dir = temp_path("data");
+  fs::create_directories(dir / "power_sched");
+  for (const char* f : {"SHA256SUMS", "power_sched/pjm_load_data_2008-11.txt",
+                        "power_sched/pjm_load_data_2012-16.txt"}) {
+    fs::copy_file(fs::path(DIFFDFL_TEST_DATA_DIR) / f, dir / f);
+  }
+  std::ofstream(dir / "power_sched/us_federal_holidays_2008-2016.csv")
+      << "date,weekday,name,nominal_date\n2008-01-01,Tue,\"New Year's Day\",2008-01-01\n";
+  expect_failure("data summary --task power --data-dir '" + dir.string() + "'",
+                 {"us_federal_holidays_2008-2016.csv: SHA-256 mismatch", "git checkout"});
+  fs::remove_all(dir);
+}
+
+}  // namespace
