@@ -1,0 +1,92 @@
+// EpsNetwork: the reference ε-network of the conditional diffusion model (reference §1.1).
+//
+//   emb(t)  = Linear(E→H) → SiLU → Linear(H→E) applied to [cos(t f_0..t f_{E/2−1}), sin(...)],
+//             f_k = exp(−ln(max_period)·k/(E/2))                          (E = 16, H = 256)
+//   input   = [y_t, emb(t), x]                                             (n = y_dim + E + x_dim)
+//   trunk   = LayerNorm(n) → Linear(n→W) → SiLU → (LayerNorm(W) → Linear(W→W) → SiLU) × (depth−1)
+//             → LayerNorm(W) → Linear(W→y_dim)                             (paper: W = 1024, depth
+//             3)
+//
+// predict() evaluates exactly this function but never forms the concatenated input: the first
+// LayerNorm + Linear is split by blocks of the input, Linear(LN(v)) = r·(W_γ v − μ·W γ) + (W β + b)
+// with W_γ = W·diag(γ), μ and r = 1/√(var + eps) the row statistics of v, and var computed from
+// per-block centred sums (numerically stable). The x block (W_γ,x x, its mean and centred sum of
+// squares) is computed once per context by condition() and broadcast over the context's rows, so a
+// sampling step costs O(y_dim·W) instead of O(n·W) in the first layer, and the time embedding is
+// computed once per step. forward_reference() is the literal concatenate-then-LayerNorm form;
+// tests check that both agree.
+//
+// Example:
+//   EpsNetworkOptions o;
+//   o.width = 256;
+//   auto net = std::make_shared<EpsNetworkImpl>(/*x_dim=*/149, /*y_dim=*/24, o);
+//   DenoiserContext ctx = net->condition(x);                      // x [B, 149]
+//   torch::Tensor eps = net->predict(y_t, torch::scalar_tensor(10, torch::kLong), ctx);
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "diffdfl/models/denoiser.h"
+
+namespace diffdfl::models {
+
+struct EpsNetworkOptions {
+  int64_t width = 1024;         ///< W
+  int64_t depth = 3;            ///< number of hidden Linear layers (n→W, then depth−1 of W→W)
+  int64_t time_embed_dim = 16;  ///< E (even)
+  int64_t time_hidden = 256;    ///< H
+  double max_period = 1e4;      ///< of the sinusoidal embedding
+  double layer_norm_eps = 1e-5;
+
+  void validate() const;
+};
+
+/// Sinusoidal embedding of integer steps t (any shape) → [..., dim]: the cos block first, then the
+/// sin block (reference order), in `dtype`.
+torch::Tensor sinusoidal_embedding(const torch::Tensor& t, int64_t dim, double max_period,
+                                   torch::Dtype dtype);
+
+class EpsNetworkImpl : public DenoiserImpl {
+ public:
+  EpsNetworkImpl(int64_t x_dim, int64_t y_dim, const EpsNetworkOptions& options = {});
+
+  int64_t x_dim() const override { return x_dim_; }
+  int64_t y_dim() const override { return y_dim_; }
+  const EpsNetworkOptions& options() const { return options_; }
+
+  /// ctx.tensors = {P_x [C, W], mean(x) [C], Σ(x − mean)² [C], W_γ,y [W, y_dim], W_γ,e [W, E],
+  /// W γ [W], W β + b [W]}.
+  DenoiserContext condition(const torch::Tensor& x) override;
+  torch::Tensor predict(const torch::Tensor& y_t, const torch::Tensor& t,
+                        const DenoiserContext& ctx) override;
+
+  /// The literal reference computation on rows: y_t [R, y_dim], t [R], x [R, x_dim] → [R, y_dim].
+  torch::Tensor forward_reference(const torch::Tensor& y_t, const torch::Tensor& t,
+                                  const torch::Tensor& x);
+
+  /// The time-embedding MLP applied to steps t (any shape) → [..., E].
+  torch::Tensor time_embedding(const torch::Tensor& t);
+
+  /// Multiply-adds ×2 per row of one predict() call with a shared step (the sampling case);
+  /// `reference` counts the concatenated first layer instead of the split one.
+  int64_t flops_per_row(bool reference) const;
+
+ private:
+  int64_t x_dim_;
+  int64_t y_dim_;
+  EpsNetworkOptions options_;
+  torch::nn::Linear time_fc1_{nullptr}, time_fc2_{nullptr};
+  torch::nn::LayerNorm in_norm_{nullptr};
+  torch::nn::Linear in_fc_{nullptr};
+  std::vector<torch::nn::LayerNorm> hidden_norms_;
+  std::vector<torch::nn::Linear> hidden_fcs_;
+  torch::nn::LayerNorm out_norm_{nullptr};
+  torch::nn::Linear out_fc_{nullptr};
+
+  torch::Tensor trunk_after_first(torch::Tensor h);
+};
+
+}  // namespace diffdfl::models
