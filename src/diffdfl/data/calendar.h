@@ -46,6 +46,10 @@ struct CivilDate {
 CivilDate parse_iso_date(std::string_view text, const std::string& where);
 
 /// A local wall-clock time.
+///
+/// Example:
+///   LocalTime t = to_local_times({1215000000}, "America/New_York")[0];
+///   // t.date.iso() == "2008-07-02", t.hour == 8, t.dst == true
 struct LocalTime {
   CivilDate date;
   int hour = 0;

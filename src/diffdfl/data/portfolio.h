@@ -46,6 +46,12 @@ inline constexpr int64_t kPortfolioFirstRow = 365;
 inline constexpr int64_t kPortfolioTailRows = 10;
 
 /// Options of load_portfolio.
+///
+/// Example:
+///   PortfolioOptions o;
+///   o.tickers = {"AAPL", "XOM"};   // explicit assets: asset 0 = AAPL, asset 1 = XOM
+///   o.standardize = false;
+///   Dataset ds = load_portfolio(o);   // x [2898 dates split 2028/289/581, 56], y [.., 2]
 struct PortfolioOptions {
   std::string data_dir = "data";
   uint64_t seed = 1;

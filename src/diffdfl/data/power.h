@@ -40,6 +40,12 @@ inline constexpr int64_t kPowerXDim = 149;
 inline constexpr int64_t kPowerYDim = 24;
 
 /// Options of load_power.
+///
+/// Example:
+///   PowerOptions o;
+///   o.data_dir = "/path/to/data";
+///   o.standardize = false;   // raw features, e.g. to inspect them
+///   Dataset ds = load_power(o);
 struct PowerOptions {
   std::string data_dir = "data";
   uint64_t seed = 1;

@@ -41,6 +41,12 @@
 namespace diffdfl::data {
 
 /// Options of make_synthetic. Defaults reproduce the reference.
+///
+/// Example:
+///   SyntheticOptions o;
+///   o.seed = 3;
+///   o.n_samples = 20000;   // a larger sample; the splits keep their fractions (12800/3200/4000)
+///   Dataset ds = make_synthetic(o);
 struct SyntheticOptions {
   uint64_t seed = 1;
   bool contextual = false;   ///< the contextual variant (task "synthetic-contextual")
