@@ -39,8 +39,11 @@ class DenoiserImpl : public torch::nn::Module {
   virtual torch::Tensor predict(const torch::Tensor& y_t, const torch::Tensor& t,
                                 const DenoiserContext& ctx) = 0;
 
-  /// Convenience: ε̂ for rows y_t [R, y_dim], t [R] long, x [R, x_dim] → [R, y_dim].
-  torch::Tensor forward(const torch::Tensor& y_t, const torch::Tensor& t, const torch::Tensor& x) {
+  /// ε̂ for rows that each have their own context: y_t [R, y_dim], t [R] long, x [R, x_dim] →
+  /// [R, y_dim] (the fitting loss). The default goes through condition()/predict() with G = 1;
+  /// implementations may override it with a faster per-row form.
+  virtual torch::Tensor forward_rows(const torch::Tensor& y_t, const torch::Tensor& t,
+                                     const torch::Tensor& x) {
     return predict(y_t.unsqueeze(1), t.reshape({-1, 1}), condition(x)).squeeze(1);
   }
 };

@@ -109,8 +109,7 @@ torch::Tensor DiffusionPredictor::denoising_loss(const torch::Tensor& x, const t
   const torch::Tensor eps = torch::randn_like(yn);
   const torch::Tensor y_t = sqrt_ab_.index_select(0, tt).unsqueeze(1) * yn +
                             sqrt_1mab_.index_select(0, tt).unsqueeze(1) * eps;
-  const torch::Tensor pred =
-      net_->predict(y_t.unsqueeze(1), tt.view({B, 1}), net_->condition(xn)).squeeze(1);
+  const torch::Tensor pred = net_->forward_rows(y_t, tt, xn);
   return (pred - eps).pow(2).mean();
 }
 

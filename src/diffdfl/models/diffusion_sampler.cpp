@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "diffdfl/core/error.h"
+#include "diffdfl/models/silu_layer_norm.h"
 
 namespace diffdfl::models {
 
@@ -50,7 +51,8 @@ class CheckpointedReverse : public torch::autograd::Function<CheckpointedReverse
                                const torch::Tensor& y_start,
                                c10::intrusive_ptr<CheckpointState> state,
                                torch::TensorList /*params*/) {
-    // Function::apply runs this under no-grad.
+    // Function::apply runs this under no-grad; evaluate the same kernels as the recomputation.
+    const FusedKernelsDisabled same_kernels;
     const DenoiserContext dctx = state->net->condition(x);
     torch::Tensor y = y_start;
     const auto nseg = static_cast<int64_t>(state->seg_begin.size()) - 1;

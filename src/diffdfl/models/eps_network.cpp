@@ -4,6 +4,7 @@
 #include <string>
 
 #include "diffdfl/core/error.h"
+#include "diffdfl/models/silu_layer_norm.h"
 
 namespace diffdfl::models {
 
@@ -104,17 +105,19 @@ torch::Tensor EpsNetworkImpl::predict(const torch::Tensor& y, const torch::Tenso
   const double nx = static_cast<double>(x_dim_);
   const double n = static_cast<double>(y_dim_) + E + nx;
 
-  // First layer on the y and embedding blocks; the x block comes from the context.
-  torch::Tensor h;      // [C, G, W]: W_γ v without the μ and r terms
-  torch::Tensor e_sum;  // Σ e  (0-dim or [C, G])
-  torch::Tensor e_ss;   // Σ (e − ē)²
+  // Time embedding and the per-row / per-context parts of the first layer's input.
+  torch::Tensor a;       // [C, G, k]: the per-row blocks ([y] or [y, e])
+  torch::Tensor w_rows;  // [W, k]: their columns of W_γ
+  torch::Tensor base;    // [C, W]: W_γ,x x (+ W_γ,e e for a shared step)
+  torch::Tensor e_sum;   // Σ e  (0-dim or [C, G])
+  torch::Tensor e_ss;    // Σ (e − ē)²
   if (t.dim() == 0) {
     const torch::Tensor e = time_embedding(t.reshape({1}));  // [1, E]
     e_sum = e.sum();
     e_ss = (e - e_sum / E).pow(2).sum();
-    const torch::Tensor base = (px + torch::matmul(e, we.t())).unsqueeze(1);  // [C, 1, W]
-    h = torch::matmul(y, wy.t());
-    h = inplace ? h.add_(base) : h + base;
+    a = y;
+    w_rows = wy;
+    base = px + torch::matmul(e, we.t());
   } else {
     DIFFDFL_CHECK(t.dim() == 2 && t.size(0) == y.size(0) && t.size(1) == y.size(1),
                   "EpsNetwork::predict: t must be 0-dim or [C, G] = ", y.sizes().slice(0, 2),
@@ -122,27 +125,49 @@ torch::Tensor EpsNetworkImpl::predict(const torch::Tensor& y, const torch::Tenso
     const torch::Tensor e = time_embedding(t);  // [C, G, E]
     e_sum = e.sum(-1);
     e_ss = (e - (e_sum / E).unsqueeze(-1)).pow(2).sum(-1);
-    h = torch::matmul(torch::cat({y, e}, -1), torch::cat({wy, we}, 1).t());
-    h = inplace ? h.add_(px.unsqueeze(1)) : h + px.unsqueeze(1);
+    a = torch::cat({y, e}, -1);
+    w_rows = torch::cat({wy, we}, 1);
+    base = px;
   }
   // Row statistics of v = [y, e, x] from per-block sums (stable: every block is centred first).
   const torch::Tensor xm1 = xm.unsqueeze(1);                    // [C, 1]
   const torch::Tensor mu = (y.sum(-1) + e_sum + nx * xm1) / n;  // [C, G]
-  torch::Tensor var_n = (y - mu.unsqueeze(-1)).pow(2).sum(-1) + e_ss + E * (e_sum / E - mu).pow(2) +
-                        xss.unsqueeze(1) + nx * (xm1 - mu).pow(2);
-  const torch::Tensor r = torch::rsqrt(var_n / n + options_.layer_norm_eps).unsqueeze(-1);
-  const torch::Tensor mu1 = mu.unsqueeze(-1);
-  if (inplace) {
-    h.sub_(mu1 * wg).mul_(r).add_(c0);
-    torch::silu_(h);
+  const torch::Tensor var_n = (y - mu.unsqueeze(-1)).pow(2).sum(-1) + e_ss +
+                              E * (e_sum / E - mu).pow(2) + xss.unsqueeze(1) +
+                              nx * (xm1 - mu).pow(2);
+  const torch::Tensor r = torch::rsqrt(var_n / n + options_.layer_norm_eps);  // [C, G]
+  // Linear(LN(v)) = (r·a) W_rowsᵀ + r·base_c − rμ·(W γ) + (W β + b): one GEMM over all rows, then
+  // the per-context part as a batched rank-3 update (many rows per context) or as broadcast
+  // element-wise updates (few rows per context, where tiny batched GEMMs are slow).
+  torch::Tensor h = torch::matmul(a * r.unsqueeze(-1), w_rows.t());  // [C, G, W]
+  if (y.size(1) >= 8) {
+    const torch::Tensor coef = torch::stack({r, -r * mu, torch::ones_like(r)}, -1);  // [C, G, 3]
+    const torch::Tensor rows3 = torch::stack({base, wg.expand_as(base), c0.expand_as(base)}, 1);
+    h = inplace ? h.baddbmm_(coef, rows3) : torch::baddbmm(h, coef, rows3);
   } else {
-    h = torch::silu((h - mu1 * wg) * r + c0);
+    const torch::Tensor r1 = r.unsqueeze(-1), rmu1 = (-r * mu).unsqueeze(-1);
+    if (inplace) {
+      h.add_(c0).addcmul_(r1, base.unsqueeze(1)).addcmul_(rmu1, wg);
+    } else {
+      h = torch::addcmul(torch::addcmul(h + c0, r1, base.unsqueeze(1)), rmu1, wg);
+    }
   }
-  return trunk_after_first(h);
+  return trunk(h);
 }
 
-torch::Tensor EpsNetworkImpl::trunk_after_first(torch::Tensor h) {
+torch::Tensor EpsNetworkImpl::trunk(torch::Tensor h) {
   const bool inplace = !torch::GradMode::is_enabled();
+  if (inplace && silu_layer_norm_supported(h)) {
+    // Fused SiLU + LayerNorm per row (float32 CPU, no graph).
+    const double eps = options_.layer_norm_eps;
+    for (size_t i = 0; i < hidden_fcs_.size(); ++i) {
+      silu_layer_norm_(h, hidden_norms_[i]->weight, hidden_norms_[i]->bias, eps);
+      h = hidden_fcs_[i]->forward(h);
+    }
+    silu_layer_norm_(h, out_norm_->weight, out_norm_->bias, eps);
+    return out_fc_->forward(h);
+  }
+  h = inplace ? torch::silu_(h) : torch::silu(h);
   for (size_t i = 0; i < hidden_fcs_.size(); ++i) {
     h = hidden_fcs_[i]->forward(hidden_norms_[i]->forward(h));
     h = inplace ? torch::silu_(h) : torch::silu(h);
@@ -150,12 +175,21 @@ torch::Tensor EpsNetworkImpl::trunk_after_first(torch::Tensor h) {
   return out_fc_->forward(out_norm_->forward(h));
 }
 
+torch::Tensor EpsNetworkImpl::forward_rows(const torch::Tensor& y_t, const torch::Tensor& t,
+                                           const torch::Tensor& x) {
+  DIFFDFL_CHECK(y_t.dim() == 2 && y_t.size(1) == y_dim_ && x.dim() == 2 && x.size(1) == x_dim_ &&
+                    x.size(0) == y_t.size(0) && t.numel() == y_t.size(0),
+                "EpsNetwork::forward_rows: expected y_t [R, ", y_dim_, "], t [R], x [R, ", x_dim_,
+                "], got ", y_t.sizes(), ", ", t.sizes(), ", ", x.sizes());
+  const torch::Tensor e = time_embedding(t.reshape({-1}));
+  const torch::Tensor v = torch::cat({y_t, e, x}, -1);
+  return trunk(in_fc_->forward(in_norm_->forward(v)));
+}
+
 torch::Tensor EpsNetworkImpl::forward_reference(const torch::Tensor& y_t, const torch::Tensor& t,
                                                 const torch::Tensor& x) {
-  const torch::Tensor e = time_embedding(t);
-  const torch::Tensor v = torch::cat({y_t, e, x}, -1);
-  const torch::Tensor h = torch::silu(in_fc_->forward(in_norm_->forward(v)));
-  return trunk_after_first(h);
+  const FusedKernelsDisabled literal;  // LibTorch ops only, as a direct port would run them
+  return forward_rows(y_t, t, x);
 }
 
 int64_t EpsNetworkImpl::flops_per_row(bool reference) const {

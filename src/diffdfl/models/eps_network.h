@@ -7,14 +7,18 @@
 //             → LayerNorm(W) → Linear(W→y_dim)                             (paper: W = 1024, depth
 //             3)
 //
-// predict() evaluates exactly this function but never forms the concatenated input: the first
-// LayerNorm + Linear is split by blocks of the input, Linear(LN(v)) = r·(W_γ v − μ·W γ) + (W β + b)
-// with W_γ = W·diag(γ), μ and r = 1/√(var + eps) the row statistics of v, and var computed from
-// per-block centred sums (numerically stable). The x block (W_γ,x x, its mean and centred sum of
-// squares) is computed once per context by condition() and broadcast over the context's rows, so a
-// sampling step costs O(y_dim·W) instead of O(n·W) in the first layer, and the time embedding is
-// computed once per step. forward_reference() is the literal concatenate-then-LayerNorm form;
-// tests check that both agree.
+// predict() evaluates exactly this function but never forms the concatenated input. With
+// W_γ = W·diag(γ) of the first LayerNorm + Linear and μ, r = 1/√(var + eps) the row statistics of
+// v = [y, e, x] (computed from per-block centred sums, numerically stable),
+//   Linear(LN(v)) = (r·[y, e]) W_γ,[y,e]ᵀ + r·(W_γ,x x) − rμ·(W γ) + (W β + b),
+// i.e. one GEMM over the rows with only y_dim (+E) columns, plus one batched rank-3 update per
+// context. The x block (W_γ,x x, mean(x), Σ(x − mean)²) is computed once per context by
+// condition() and shared by the context's rows and by every sampling step; with a shared step t
+// the embedding is computed once and moves into the per-context part. A sampling step therefore
+// costs O(y_dim·W) instead of O((y_dim + E + x_dim)·W) per row in the first layer. On the float32
+// CPU no-grad path each SiLU + following LayerNorm runs as one fused per-row kernel
+// (silu_layer_norm.h). forward_reference() is the literal concatenate → LayerNorm → Linear form
+// with LibTorch ops; tests check that both agree.
 //
 // Example:
 //   EpsNetworkOptions o;
@@ -63,7 +67,13 @@ class EpsNetworkImpl : public DenoiserImpl {
   torch::Tensor predict(const torch::Tensor& y_t, const torch::Tensor& t,
                         const DenoiserContext& ctx) override;
 
-  /// The literal reference computation on rows: y_t [R, y_dim], t [R], x [R, x_dim] → [R, y_dim].
+  /// Rows with their own contexts (the fitting loss): the reference's concatenate → LayerNorm →
+  /// Linear first layer, which is cheaper than the split form when every row has its own x.
+  torch::Tensor forward_rows(const torch::Tensor& y_t, const torch::Tensor& t,
+                             const torch::Tensor& x) override;
+
+  /// The literal reference computation on rows with LibTorch ops only (no fused kernel):
+  /// y_t [R, y_dim], t [R], x [R, x_dim] → [R, y_dim].
   torch::Tensor forward_reference(const torch::Tensor& y_t, const torch::Tensor& t,
                                   const torch::Tensor& x);
 
@@ -86,7 +96,9 @@ class EpsNetworkImpl : public DenoiserImpl {
   torch::nn::LayerNorm out_norm_{nullptr};
   torch::nn::Linear out_fc_{nullptr};
 
-  torch::Tensor trunk_after_first(torch::Tensor h);
+  /// SiLU of the first layer's pre-activation h, then the rest of the trunk (fused SiLU+LayerNorm
+  /// kernel on the float32 CPU no-grad path, LibTorch ops otherwise).
+  torch::Tensor trunk(torch::Tensor h);
 };
 
 }  // namespace diffdfl::models
