@@ -21,7 +21,37 @@ LinearConstraints LinearConstraints::make(torch::Tensor G, torch::Tensor h, torc
   const int64_t n = c.G.dim() == 2 ? c.G.size(1) : 0;
   c.A = A.defined() ? f64(A) : torch::zeros({0, n}, c.G.options());
   c.b = b.defined() ? f64(b) : torch::zeros({0}, c.G.options());
+  c.detect_bounds();
   return c;
+}
+
+void LinearConstraints::detect_bounds() {
+  bound_col = torch::Tensor();
+  bound_sign = torch::Tensor();
+  if (G.dim() != 2 || G.size(0) == 0) return;
+  const bool unit_rows =
+      G.ne(0).sum(1).eq(1).all().item<bool>() && G.abs().sum(1).eq(1).all().item<bool>();
+  if (!unit_rows) return;
+  bound_col = G.abs().argmax(1);
+  bound_sign = G.gather(1, bound_col.unsqueeze(1)).squeeze(1);
+}
+
+torch::Tensor LinearConstraints::G_times(const torch::Tensor& z) const {
+  if (bound_col.defined()) return z.index_select(1, bound_col) * bound_sign;
+  return torch::matmul(z, G.t());
+}
+
+torch::Tensor LinearConstraints::Gt_times(const torch::Tensor& lam) const {
+  if (bound_col.defined()) {
+    return torch::zeros({lam.size(0), G.size(1)}, lam.options())
+        .index_add_(1, bound_col, lam * bound_sign);
+  }
+  return torch::matmul(lam, G);
+}
+
+torch::Tensor LinearConstraints::bounds_gdg_diag(const torch::Tensor& D) const {
+  DIFFDFL_CHECK(bound_col.defined(), "bounds_gdg_diag: the constraints are not bounds");
+  return torch::zeros({D.size(0), G.size(1)}, D.options()).index_add_(1, bound_col, D);
 }
 
 LinearConstraints LinearConstraints::box(int64_t n, double lo, double hi) {
@@ -55,17 +85,27 @@ void LinearConstraints::validate(int64_t n_z) const {
 }
 
 LinearConstraints LinearConstraints::to(const torch::Device& device) const {
-  return {G.to(device), h.to(device), A.to(device), b.to(device)};
+  LinearConstraints c = *this;
+  c.G = G.to(device);
+  c.h = h.to(device);
+  c.A = A.to(device);
+  c.b = b.to(device);
+  if (bound_col.defined()) {
+    c.bound_col = bound_col.to(device);
+    c.bound_sign = bound_sign.to(device);
+  }
+  return c;
 }
 
 LinearConstraints LinearConstraints::instance(int64_t i) const {
-  return {G, h.dim() == 2 ? h[i] : h, A, b.dim() == 2 ? b[i] : b};
+  LinearConstraints c = *this;
+  if (h.dim() == 2) c.h = h[i];
+  if (b.dim() == 2) c.b = b[i];
+  return c;
 }
 
 bool LinearConstraints::bounds_only() const {
-  if (n_ineq() == 0) return false;
-  const torch::Tensor nonzero = G.ne(0).sum(1);
-  return nonzero.eq(1).all().item<bool>() && G.abs().sum(1).eq(1).all().item<bool>();
+  return bound_col.defined();
 }
 
 }  // namespace diffdfl::opt

@@ -30,11 +30,25 @@ struct LinearConstraints {
   /// n_z × n_z with a diagonal constraint term.
   bool bounds_only() const;
 
+  /// G z for z [B, n] → [B, m]; Gᵀ λ for λ [B, m] → [B, n]; diag(Gᵀ diag(D) G) for bound
+  /// constraints → [B, n]. Bound constraints use gathers and scatters instead of dense products.
+  torch::Tensor G_times(const torch::Tensor& z) const;
+  torch::Tensor Gt_times(const torch::Tensor& lam) const;
+  torch::Tensor bounds_gdg_diag(const torch::Tensor& D) const;
+
   /// lo ≤ z_i ≤ hi for i < n: rows [−I; I], h = [−lo; hi]; no equalities.
   static LinearConstraints box(int64_t n, double lo, double hi);
   /// Builds from dense float64 tensors (empty A/b allowed: pass undefined tensors).
   static LinearConstraints make(torch::Tensor G, torch::Tensor h, torch::Tensor A = {},
                                 torch::Tensor b = {});
+
+  // Structure of bound constraints (set by make/box/to when bounds_only()): the column and sign of
+  // each row.
+  torch::Tensor bound_col;   ///< [m] int64, or undefined
+  torch::Tensor bound_sign;  ///< [m] float64, or undefined
+
+ private:
+  void detect_bounds();
 };
 
 }  // namespace diffdfl::opt

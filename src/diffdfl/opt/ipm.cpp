@@ -23,62 +23,6 @@ torch::Tensor inf_norm(const torch::Tensor& t) {
   return std::get<0>(t.abs().max(-1));
 }
 
-/// Factorises the reduced Newton matrix Φ_b = H_b + Gᵀ diag(D_b) G once per iteration and solves
-/// [Φ Aᵀ; A 0] [dz; dν] = [r1; r2] for any right-hand side.
-class NewtonSystem {
- public:
-  NewtonSystem(const torch::Tensor& phi, const torch::Tensor& A) : A_(A) {
-    const int64_t n = phi.size(-1);
-    const torch::Tensor eye = torch::eye(n, phi.options());
-    auto [L, info] = torch::linalg_cholesky_ex(phi);
-    torch::Tensor failed = info.ne(0);
-    // Φ can be singular where H is and the constraints leave a direction free; retry those
-    // instances with a small, then a larger, relative shift (far below the solver tolerance in
-    // effect).
-    const torch::Tensor diag_scale = 1.0 + phi.diagonal(0, -2, -1).abs().amax(-1);
-    for (const double shift : {1e-14, 1e-10}) {
-      if (!failed.any().item<bool>()) break;
-      const torch::Tensor retry = phi + (shift * diag_scale).view({-1, 1, 1}) * eye;
-      auto [L2, info2] = torch::linalg_cholesky_ex(retry);
-      L = torch::where(failed.view({-1, 1, 1}), L2, L);
-      failed = failed & info2.ne(0);
-    }
-    // Keep the batch computable: identity factors for instances that still fail.
-    L = torch::where(failed.view({-1, 1, 1}), eye.expand_as(L), L);
-    L_ = L;
-    failed_ = failed;
-    if (A_.size(0) > 0) {
-      W_ = torch::cholesky_solve(A_.t().expand({phi.size(0), n, A_.size(0)}).contiguous(), L_);
-      const torch::Tensor S = torch::matmul(A_, W_);  // [B, p, p]
-      auto [LU, pivots, lu_info] = torch::linalg_lu_factor_ex(S);
-      S_lu_ = LU;
-      S_piv_ = pivots;
-      failed_ = failed_ | lu_info.ne(0);
-    }
-  }
-
-  /// Instances whose factorisation failed ([B] bool).
-  const torch::Tensor& failed() const { return failed_; }
-
-  std::pair<torch::Tensor, torch::Tensor> solve(const torch::Tensor& r1,
-                                                const torch::Tensor& r2) const {
-    const torch::Tensor u = torch::cholesky_solve(r1.unsqueeze(-1), L_).squeeze(-1);
-    if (A_.size(0) == 0) return {u, torch::zeros({r1.size(0), 0}, r1.options())};
-    const torch::Tensor rhs = torch::matmul(u, A_.t()) - r2;  // [B, p]
-    const torch::Tensor dnu = torch::linalg_lu_solve(S_lu_, S_piv_, rhs.unsqueeze(-1)).squeeze(-1);
-    const torch::Tensor dz = u - torch::matmul(W_, dnu.unsqueeze(-1)).squeeze(-1);
-    return {dz, dnu};
-  }
-
- private:
-  torch::Tensor A_;
-  torch::Tensor L_;
-  torch::Tensor W_;
-  torch::Tensor S_lu_;
-  torch::Tensor S_piv_;
-  torch::Tensor failed_;
-};
-
 struct Residuals {
   torch::Tensor rd, rp, re, gap;  // stationarity [B,n], inequality [B,m], equality [B,p], sᵀλ [B]
   torch::Tensor res_p, res_d, res_c;  // scaled maxima [B]
@@ -101,8 +45,8 @@ Residuals residuals(const SmoothObjective& obj, const LinearConstraints& c, cons
   Residuals r;
   r.f = obj.value(x.z);
   r.g = obj.grad(x.z);
-  r.rd = r.g + torch::matmul(x.lam, c.G) + torch::matmul(x.nu, c.A);
-  r.rp = torch::matmul(x.z, c.G.t()) + x.s - c.h;
+  r.rd = r.g + c.Gt_times(x.lam) + torch::matmul(x.nu, c.A);
+  r.rp = c.G_times(x.z) + x.s - c.h;
   r.re = torch::matmul(x.z, c.A.t()) - c.b;
   r.gap = (x.s * x.lam).sum(1);
   r.res_p = torch::maximum(inf_norm(r.rp), inf_norm(r.re)) / scale_p;
@@ -132,7 +76,7 @@ SmoothObjective quadratic_objective(const torch::Tensor& P, const torch::Tensor&
   obj.grad = [P, q](const torch::Tensor& z) {
     return torch::matmul(P, z.unsqueeze(-1)).squeeze(-1) + q;
   };
-  obj.hessian = [P](const torch::Tensor&) { return P; };
+  obj.hessian = [P](const torch::Tensor&) { return HessianForm::dense(P); };
   obj.quadratic = true;
   return obj;
 }
@@ -164,7 +108,7 @@ Solution ipm_solve_impl(const SmoothObjective& obj, const LinearConstraints& con
 
   IpmState x;
   x.z = z0.to(torch::kDouble).clone();
-  x.s = (c.h - torch::matmul(x.z, c.G.t())).clamp_min(1.0);
+  x.s = (c.h - c.G_times(x.z)).clamp_min(1.0);
   x.lam = torch::ones({B, m}, f64);
   x.nu = torch::zeros({B, c.n_eq()}, f64);
 
@@ -183,16 +127,14 @@ Solution ipm_solve_impl(const SmoothObjective& obj, const LinearConstraints& con
     iterations += active.to(torch::kLong);
 
     const torch::Tensor D = x.lam / x.s;  // [B, m]
-    const torch::Tensor phi =
-        obj.hessian(x.z) + torch::matmul(c.G.t() * D.unsqueeze(1), c.G);  // H + Gᵀ diag(D) G
-    const NewtonSystem newton(phi, c.A);
+    const ReducedKkt newton(obj.hessian(x.z), c, D, 0.0, 0.0, /*definite=*/true);
     numerical = numerical | (active & newton.failed());
     active = active & newton.failed().logical_not();
 
     auto direction = [&](const torch::Tensor& rc) {
-      const torch::Tensor r1 = -r.rd - torch::matmul(D * r.rp - rc / x.s, c.G);
+      const torch::Tensor r1 = -r.rd - c.Gt_times(D * r.rp - rc / x.s);
       auto [dz, dnu] = newton.solve(r1, -r.re);
-      const torch::Tensor Gdz = torch::matmul(dz, c.G.t());
+      const torch::Tensor Gdz = c.G_times(dz);
       const torch::Tensor dlam = D * (Gdz + r.rp) - rc / x.s;
       const torch::Tensor ds = -r.rp - Gdz;
       return IpmState{dz, ds, dlam, dnu};
@@ -276,7 +218,7 @@ Solution ipm_solve_impl(const SmoothObjective& obj, const LinearConstraints& con
   sol.z = x.z;
   sol.ineq_duals = x.lam;
   sol.eq_duals = x.nu;
-  sol.slacks = c.h - torch::matmul(x.z, c.G.t());
+  sol.slacks = c.h - c.G_times(x.z);
   sol.objective = r.f;
   sol.iterations = iterations;
   sol.status = std::move(status);

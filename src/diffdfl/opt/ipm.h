@@ -1,10 +1,10 @@
 // Generic batched primal-dual interior-point method for smooth convex programs with linear
 // constraints:  min_z F_b(z)  s.t.  G z ≤ h,  A z = b,  for b = 1..B at once.
 //
-// Mehrotra predictor-corrector on the reduced Newton system (H + Gᵀ diag(λ/s) G) with the
-// equalities handled by a Schur complement; a backtracking line search on the KKT residual for
-// non-quadratic objectives. Everything is LibTorch tensor algebra in float64 on the device of z0,
-// so the same code runs on CPU and CUDA. Each instance carries its own status; instances that
+// Mehrotra predictor-corrector on the reduced Newton system (H + Gᵀ diag(λ/s) G, reduced_kkt.h)
+// with the equalities handled by a Schur complement; a backtracking line search on the KKT residual
+// for non-quadratic objectives. Everything is LibTorch tensor algebra in float64 on the device of
+// z0, so the same code runs on CPU and CUDA. Each instance carries its own status; instances that
 // converge are frozen while the rest continue. An instance that fails is checked with a phase-I
 // problem, which tells infeasible constraints (kInfeasible) from numerical failure.
 //
@@ -20,16 +20,17 @@
 #include <functional>
 
 #include "diffdfl/opt/constraints.h"
+#include "diffdfl/opt/reduced_kkt.h"
 #include "diffdfl/opt/solution.h"
 #include "diffdfl/opt/solver_options.h"
 
 namespace diffdfl::opt {
 
-/// Value [B], gradient [B, n] and Hessian [B, n, n] of the objective at z [B, n].
+/// Value [B], gradient [B, n] and Hessian of the objective at z [B, n].
 struct SmoothObjective {
   std::function<torch::Tensor(const torch::Tensor& z)> value;
   std::function<torch::Tensor(const torch::Tensor& z)> grad;
-  std::function<torch::Tensor(const torch::Tensor& z)> hessian;
+  std::function<HessianForm(const torch::Tensor& z)> hessian;
   /// Quadratic objectives take full (fraction-to-boundary) steps without a line search.
   bool quadratic = false;
 };

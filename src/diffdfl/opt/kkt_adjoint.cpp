@@ -41,20 +41,18 @@ torch::Tensor kkt_matrix(const torch::Tensor& H, const LinearConstraints& constr
   return K;
 }
 
-Adjoint kkt_adjoint(const torch::Tensor& H, const LinearConstraints& constraints,
+Adjoint kkt_adjoint(const HessianForm& hessian, const LinearConstraints& constraints,
                     const Solution& sol, const torch::Tensor& dl_dz, double ridge) {
-  check_shape(H, "H", {-1, -1, -1});
-  const int64_t B = H.size(0);
-  const int64_t n = H.size(1);
+  const int64_t B = sol.z.size(0);
+  const int64_t n = sol.z.size(1);
   check_shape(dl_dz, "dl_dz", {B, n});
   DIFFDFL_CHECK(ridge >= 0.0, "kkt_ridge must be >= 0, got ", ridge);
-  const LinearConstraints c = constraints.to(H.device());
+  const LinearConstraints c = constraints.to(sol.z.device());
   const int64_t m = c.n_ineq();
   const int64_t p = c.n_eq();
   const torch::Tensor u = dl_dz.to(torch::kDouble);
   const torch::Tensor lam = sol.ineq_duals;
   const torch::Tensor s = sol.slacks.clamp_min(0.0);
-  const torch::Tensor eye_n = torch::eye(n, H.options());
 
   torch::Tensor a;
   torch::Tensor ok;
@@ -64,17 +62,13 @@ Adjoint kkt_adjoint(const torch::Tensor& H, const LinearConstraints& constraints
     torch::Tensor denom = s - ridge;
     denom = torch::where(denom.abs() < 1e-300, torch::full_like(denom, 1e-300), denom);
     const torch::Tensor D = (lam / denom).clamp(-1e30, 1e30);
-    torch::Tensor phi = H + ridge * eye_n + torch::matmul(c.G.t() * D.unsqueeze(1), c.G);
-    torch::Tensor Kb = phi;
-    if (p > 0) {
-      const torch::Tensor top = torch::cat({phi, c.A.t().expand({B, n, p})}, 2);
-      const torch::Tensor bottom = torch::cat(
-          {c.A.expand({B, p, n}), ridge * torch::eye(p, H.options()).expand({B, p, p})}, 2);
-      Kb = torch::cat({top, bottom}, 1);
-    }
-    const torch::Tensor rhs = torch::cat({u, torch::zeros({B, p}, u.options())}, 1);
-    std::tie(a, ok) = solve_transposed(Kb, rhs);
+    // Kb = [H + rI + Gᵀ D G, Aᵀ; A, rI] is symmetric, so Kbᵀ a = (u; 0) is a plain solve.
+    const ReducedKkt Kb(hessian, c, D, ridge, ridge, /*definite=*/false);
+    a = Kb.solve(u, torch::zeros({B, p}, u.options())).first;
+    ok = Kb.failed().logical_not() & finite_rows(a);
+    a = torch::where(ok.unsqueeze(1), a, torch::zeros_like(a));
   } else {
+    const torch::Tensor H = hessian.dense();
     torch::Tensor K;
     if (ridge != 0.0) {
       K = kkt_matrix(H, c, sol, ridge);

@@ -34,6 +34,13 @@ torch::Tensor PortfolioProgram::saa_hessian(const torch::Tensor& y,
   return options_.alpha / static_cast<double>(y.size(1)) * torch::matmul(y.transpose(1, 2), y);
 }
 
+HessianForm PortfolioProgram::hessian_form(const torch::Tensor& y, const torch::Tensor& z) const {
+  if (y.size(1) >= options_.n) return HessianForm::dense(saa_hessian(y, z));
+  const double scale = std::sqrt(options_.alpha / static_cast<double>(y.size(1)));
+  return HessianForm::diag_plus_lowrank(torch::zeros({y.size(0), options_.n}, y.options()),
+                                        scale * y.transpose(1, 2));
+}
+
 torch::Tensor PortfolioProgram::cross_vjp(const torch::Tensor& y, const torch::Tensor& z,
                                           const torch::Tensor& v) const {
   // (∂∇_z f/∂y)ᵀ v = (α s − 1) v + α z (yᵀv).

@@ -40,6 +40,8 @@ class PortfolioProgram : public StochasticProgram {
   torch::Tensor cost(const torch::Tensor& y, const torch::Tensor& z) const override;
   torch::Tensor grad_z(const torch::Tensor& y, const torch::Tensor& z) const override;
   torch::Tensor saa_hessian(const torch::Tensor& y, const torch::Tensor& z) const override;
+  /// α/M · YᵀY as U Uᵀ with U = √(α/M) Yᵀ (rank ≤ M): O(n M²) solves for many assets.
+  HessianForm hessian_form(const torch::Tensor& y, const torch::Tensor& z) const override;
   torch::Tensor cross_vjp(const torch::Tensor& y, const torch::Tensor& z,
                           const torch::Tensor& v) const override;
   torch::Tensor initial_point(const torch::Tensor& y) const override;

@@ -89,7 +89,7 @@ Solution StochasticProgram::solve(const torch::Tensor& y, const SolverOptions& o
   SmoothObjective obj;
   obj.value = [this, y64](const torch::Tensor& z) { return saa_objective(*this, y64, z); };
   obj.grad = [this, y64](const torch::Tensor& z) { return grad_z(y64, z).mean(1); };
-  obj.hessian = [this, y64](const torch::Tensor& z) { return saa_hessian(y64, z); };
+  obj.hessian = [this, y64](const torch::Tensor& z) { return hessian_form(y64, z); };
   obj.quadratic = quadratic_in_z();
   return ipm_solve(obj, constraints(), initial_point(y64), options);
 }
@@ -97,7 +97,7 @@ Solution StochasticProgram::solve(const torch::Tensor& y, const SolverOptions& o
 Adjoint StochasticProgram::adjoint(const torch::Tensor& y, const Solution& sol,
                                    const torch::Tensor& dl_dz) const {
   const torch::Tensor y64 = y.detach().to(torch::kDouble);
-  return kkt_adjoint(saa_hessian(y64, sol.z), constraints(), sol, dl_dz, kkt_ridge());
+  return kkt_adjoint(hessian_form(y64, sol.z), constraints(), sol, dl_dz, kkt_ridge());
 }
 
 torch::Tensor StochasticProgram::sample_gradient(const torch::Tensor& y, const Solution& sol,

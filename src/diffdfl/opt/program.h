@@ -50,6 +50,11 @@ class StochasticProgram {
   virtual torch::Tensor grad_z(const torch::Tensor& y, const torch::Tensor& z) const;
   /// SAA Hessian (1/M) Σ_m ∇²_zz f(ŷ_bm, z_b) → [B, n_z, n_z].
   virtual torch::Tensor saa_hessian(const torch::Tensor& y, const torch::Tensor& z) const;
+  /// The SAA Hessian in the form the solvers use: dense by default; a program whose Hessian is
+  /// diagonal plus low rank returns that form (the solvers then use the Woodbury identity).
+  virtual HessianForm hessian_form(const torch::Tensor& y, const torch::Tensor& z) const {
+    return HessianForm::dense(saa_hessian(y, z));
+  }
   /// Cross-derivative product per sample: v [B, n_z] ↦ (∂∇_z f(ŷ_bm, z_b) / ∂y)ᵀ v_b → [B, M, n_y].
   virtual torch::Tensor cross_vjp(const torch::Tensor& y, const torch::Tensor& z,
                                   const torch::Tensor& v) const;
