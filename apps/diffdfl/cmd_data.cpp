@@ -10,10 +10,6 @@
 
 namespace diffdfl::cli {
 
-// Defined in cmd_data_summary.cpp and cmd_data_export.cpp.
-void setup_data_summary(CLI::App& data);
-void setup_data_export(CLI::App& data);
-
 /// Registers --task, --seed, --assets, --verified-only and --data-dir on `cmd`.
 void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir) {
   cmd.add_option("--task", dataset.task, "Task")

@@ -11,15 +11,11 @@
 #include <memory>
 #include <string>
 
+#include "commands.h"
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/data/dataset.h"
 
 namespace diffdfl::cli {
-
-// Defined in cmd_data.cpp: the dataset flags every `data` subcommand shares.
-void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir);
-data::Dataset load_selected_dataset(const CLI::App& cmd, data::DatasetOptions dataset,
-                                    const std::string& data_dir);
 
 namespace {
 

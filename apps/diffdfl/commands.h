@@ -3,15 +3,34 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
+
+#include "diffdfl/data/dataset.h"
 
 namespace diffdfl::cli {
 
-void setup_data_command(CLI::App& app);
+// Top-level commands (main.cpp registers them).
+void setup_data_command(CLI::App& app);   // cmd_data.cpp
+void setup_solve_command(CLI::App& app);  // cmd_solve.cpp
+
+// `data` subcommands.
+void setup_data_summary(CLI::App& data);  // cmd_data_summary.cpp
+void setup_data_export(CLI::App& data);   // cmd_data_export.cpp
 
 /// The data directory: --data-dir if given, else $DIFFDFL_DATA_DIR, else the source tree's data/
 /// (compiled in), else ./data.
 std::string resolve_data_dir(const std::string& flag_value);
+
+/// Registers --task, --seed, --assets, --verified-only and --data-dir on `cmd` (cmd_data.cpp).
+void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir);
+/// Checks flag combinations only the command line can get wrong, then loads the dataset.
+data::Dataset load_selected_dataset(const CLI::App& cmd, data::DatasetOptions dataset,
+                                    const std::string& data_dir);
+
+/// Applies every `--set key=value` to `config` (ConfigError naming a malformed one).
+void apply_overrides(nlohmann::json& config, const std::vector<std::string>& assignments);
 
 }  // namespace diffdfl::cli

@@ -6,10 +6,16 @@
 #include <iostream>
 
 #include "commands.h"
+#include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/version.h"
 
 namespace diffdfl::cli {
+
+void apply_overrides(nlohmann::json& config, const std::vector<std::string>& assignments) {
+  for (const std::string& a : assignments)
+    apply_override(config, a);
+}
 
 std::string resolve_data_dir(const std::string& flag_value) {
   if (!flag_value.empty()) return flag_value;
@@ -25,6 +31,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("diffdfl ") + diffdfl::kVersion);
   app.require_subcommand(1);
   diffdfl::cli::setup_data_command(app);
+  diffdfl::cli::setup_solve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

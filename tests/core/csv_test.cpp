@@ -22,8 +22,8 @@ fs::path temp_file(const std::string& name, const std::string& content) {
 }
 
 TEST(Csv, SplitsQuotedFields) {
-  const auto f = split_csv_line(R"(2008-01-21,Monday,"Birthday of Martin Luther King, Jr.",2008-01-21)",
-                                ',', "x");
+  const auto f = split_csv_line(
+      R"(2008-01-21,Monday,"Birthday of Martin Luther King, Jr.",2008-01-21)", ',', "x");
   ASSERT_EQ(f.size(), 4u);
   EXPECT_EQ(f[2], "Birthday of Martin Luther King, Jr.");
   EXPECT_EQ(split_csv_line(R"(a,"say ""hi""",c)", ',', "x")[1], "say \"hi\"");
@@ -74,9 +74,11 @@ TEST(AtomicFile, ReplacesContentAndLeavesNoTemporary) {
   write_file_atomic(dir / "m.json", "second");
   EXPECT_EQ(read_file(dir / "m.json"), "second");
   size_t files = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
+    ++files;
   EXPECT_EQ(files, 1u);
-  EXPECT_THROW(write_atomic_with(dir / "x", [](const std::string&) { throw IoError("boom"); }), IoError);
+  EXPECT_THROW(write_atomic_with(dir / "x", [](const std::string&) { throw IoError("boom"); }),
+               IoError);
   EXPECT_FALSE(fs::exists(dir / "x"));
 }
 
