@@ -5,6 +5,10 @@
 //   BM_DenoiserForwardReference/W/rows  the same function in the reference's concatenated form
 //   BM_SgemmChain/W/rows                only the GEMMs of BM_DenoiserForward (torch::mm_out →
 //                                       OpenBLAS sgemm) at the same shapes
+//   BM_*Portfolio/W                     the two denoiser forms at the portfolio task's shapes (x
+//   1400,
+//                                       y 50, B·M = 128·10 rows), where the split first layer
+//                                       matters
 //   BM_Reparam/S/mode                   one sample with graph + backward through S DDIM steps
 //                                       (mode 0 = no graph, forward only; 1 = full; 2 =
 //                                       checkpointed)
@@ -132,6 +136,34 @@ void denoiser_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_DenoiserForward)->Apply(denoiser_args);
 BENCHMARK(BM_DenoiserForwardReference)->Apply(denoiser_args);
 BENCHMARK(BM_SgemmChain)->Apply(denoiser_args);
+
+// Portfolio shapes: 128 contexts × 10 samples.
+void BM_DenoiserForwardPortfolio(benchmark::State& state) {
+  const int64_t W = state.range(0);
+  torch::manual_seed(1);
+  EpsNetworkImpl net(1400, 50, net_options(W));
+  torch::NoGradGuard no_grad;
+  const DenoiserContext ctx = net.condition(torch::randn({128, 1400}));
+  const torch::Tensor y = torch::randn({128, 10, 50});
+  const torch::Tensor t = torch::scalar_tensor(500, torch::kLong);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(net.predict(y, t, ctx));
+}
+
+void BM_DenoiserForwardReferencePortfolio(benchmark::State& state) {
+  const int64_t W = state.range(0);
+  torch::manual_seed(1);
+  EpsNetworkImpl net(1400, 50, net_options(W));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({1280, 1400});
+  const torch::Tensor y = torch::randn({1280, 50});
+  const torch::Tensor t = torch::full({1280}, 500, torch::kLong);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(net.forward_reference(y, t, x));
+}
+
+BENCHMARK(BM_DenoiserForwardPortfolio)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DenoiserForwardReferencePortfolio)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------------------------
 // Reparameterization through the sampler and the score-function surrogate.

@@ -264,6 +264,22 @@ TEST(DiffusionPredictor, PredictorLevelCheckpointingMatchesFullStorage) {
   EXPECT_LT(relative_error(testing::flatten_all(g[1]), testing::flatten_all(g[0])), 1e-5);
 }
 
+TEST(DiffusionPredictor, MovesBetweenDtypes) {
+  torch::manual_seed(1);
+  DiffusionPredictor p(3, 2, small_options());  // float32 by default
+  EXPECT_EQ(p.dtype(), torch::kFloat);
+  const torch::Tensor x = torch::randn({2, 3}, torch::kDouble);  // converted on the way in
+  EXPECT_EQ(p.sample(x, 2, GraphMode::kNone).scalar_type(), torch::kFloat);
+  p.to(torch::kCPU, torch::kDouble);
+  EXPECT_EQ(p.dtype(), torch::kDouble);
+  for (const auto& param : p.parameters())
+    EXPECT_EQ(param.scalar_type(), torch::kDouble);
+  EXPECT_EQ(p.target_scale().scalar_type(), torch::kDouble);
+  EXPECT_EQ(p.fit_loss(x, torch::randn({2, 2})).scalar_type(), torch::kDouble);
+  EXPECT_EQ(p.log_density(x, torch::randn({2, 4, 2})).scalar_type(), torch::kDouble);
+  EXPECT_THROW(p.to(torch::kCPU, torch::kHalf), InvalidArgument);
+}
+
 TEST(DiffusionPredictor, OptionsNameTheBadField) {
   DiffusionOptions o = small_options();
   o.sampler.steps = 31;

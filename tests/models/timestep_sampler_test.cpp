@@ -158,6 +158,20 @@ TEST(TimestepSampler, StateRoundTripsAndResumesBitIdentically) {
   EXPECT_THROW(wrong.load(in2, "ts"), IoError);
 }
 
+TEST(TimestepSampler, SweepVisitsEvenlySpacedSteps) {
+  TimestepSamplerOptions o;
+  o.kind = TimestepSamplerKind::kSweep;
+  TimestepSampler s(1000, o);
+  const TimestepDraw all = s.draw(3, 1000);  // every step once, as the reference's portfolio task
+  EXPECT_TRUE(torch::equal(all.t[2], torch::arange(1000, torch::kLong)));
+  EXPECT_TRUE(torch::allclose(all.coef, torch::full({3, 1000}, 1e-3, torch::kDouble)));
+  const TimestepDraw four = s.draw(2, 4);
+  EXPECT_TRUE(torch::equal(four.t[0], torch::tensor({0, 250, 500, 750}, torch::kLong)));
+  EXPECT_FALSE(s.uses_history());
+  s.update(four.t, torch::ones({2, 4}));  // a no-op
+  EXPECT_FALSE(s.warmed_up());
+}
+
 TEST(TimestepSampler, OptionsAreValidated) {
   TimestepSamplerOptions o;
   o.clip_quantile = 0;
@@ -168,6 +182,8 @@ TEST(TimestepSampler, OptionsAreValidated) {
     EXPECT_NE(std::string(e.what()).find("clip_quantile"), std::string::npos);
   }
   EXPECT_EQ(parse_timestep_sampler("second_moment_power"), TimestepSamplerKind::kSecondMomentPower);
+  EXPECT_EQ(parse_timestep_sampler("sweep"), TimestepSamplerKind::kSweep);
+  EXPECT_EQ(to_string(TimestepSamplerKind::kSecondMoment), "second_moment");
   EXPECT_THROW(parse_timestep_sampler("importance"), InvalidArgument);
 }
 

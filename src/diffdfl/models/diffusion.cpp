@@ -199,7 +199,7 @@ void DiffusionPredictor::evaluate_elbo(const torch::Tensor& xn, const torch::Ten
 
 void DiffusionPredictor::finish_elbo(const ElboPlan& plan,
                                      const std::vector<torch::Tensor>& losses) {
-  if (timestep_sampler_.options().kind == TimestepSamplerKind::kUniform) return;
+  if (!timestep_sampler_.uses_history()) return;
   // losses: per chunk, in evaluation order; rebuild [B, M·K] on the CPU.
   torch::Tensor all = torch::empty({plan.B, plan.M * plan.K}, torch::kDouble);
   const int64_t G = plan.M * plan.K;
@@ -232,7 +232,7 @@ torch::Tensor DiffusionPredictor::log_density(const torch::Tensor& x,
   const int64_t K = plan.K, G = M * K;
   torch::Tensor out = torch::zeros({B, M}, tensor_options());
   std::vector<torch::Tensor> detached;
-  const bool need_history = timestep_sampler_.options().kind != TimestepSamplerKind::kUniform;
+  const bool need_history = timestep_sampler_.uses_history();
   evaluate_elbo(
       xn, sn, plan, [&](int64_t c0, int64_t c1, int64_t g0, int64_t g1, const torch::Tensor& loss) {
         const int64_t C = c1 - c0;
@@ -266,7 +266,7 @@ double DiffusionPredictor::surrogate_backward(const torch::Tensor& x, const torc
   const int64_t K = plan.K, G = M * K;
   double total = 0;
   std::vector<torch::Tensor> detached;
-  const bool need_history = timestep_sampler_.options().kind != TimestepSamplerKind::kUniform;
+  const bool need_history = timestep_sampler_.uses_history();
   evaluate_elbo(
       xn, sn, plan, [&](int64_t c0, int64_t c1, int64_t g0, int64_t g1, const torch::Tensor& loss) {
         const int64_t C = c1 - c0;

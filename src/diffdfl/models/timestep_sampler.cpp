@@ -29,6 +29,8 @@ std::string to_string(TimestepSamplerKind kind) {
   switch (kind) {
     case TimestepSamplerKind::kUniform:
       return "uniform";
+    case TimestepSamplerKind::kSweep:
+      return "sweep";
     case TimestepSamplerKind::kSecondMoment:
       return "second_moment";
     case TimestepSamplerKind::kSecondMomentPower:
@@ -39,6 +41,7 @@ std::string to_string(TimestepSamplerKind kind) {
 
 TimestepSamplerKind parse_timestep_sampler(const std::string& name) {
   if (name == "uniform") return TimestepSamplerKind::kUniform;
+  if (name == "sweep") return TimestepSamplerKind::kSweep;
   if (name == "second_moment") return TimestepSamplerKind::kSecondMoment;
   if (name == "second_moment_power") return TimestepSamplerKind::kSecondMomentPower;
   fail("timestep sampler '", name,
@@ -72,13 +75,18 @@ TimestepSampler::TimestepSampler(int64_t T, const TimestepSamplerOptions& option
   count_ = torch::zeros({T}, torch::kLong);
 }
 
+bool TimestepSampler::uses_history() const {
+  return options_.kind == TimestepSamplerKind::kSecondMoment ||
+         options_.kind == TimestepSamplerKind::kSecondMomentPower;
+}
+
 bool TimestepSampler::warmed_up() const {
   return (count_ == options_.history).all().item<bool>();
 }
 
 torch::Tensor TimestepSampler::probabilities() const {
   const torch::Tensor uniform = torch::full({T_}, 1.0 / static_cast<double>(T_), kCpuDouble);
-  if (options_.kind == TimestepSamplerKind::kUniform || !warmed_up()) return uniform;
+  if (!uses_history() || !warmed_up()) return uniform;
   const torch::Tensor w = history_.pow(2).mean(1).sqrt();
   const double total = w.sum().item<double>();
   if (!(total > 0) || !std::isfinite(total)) return uniform;
@@ -91,6 +99,13 @@ TimestepDraw TimestepSampler::draw(int64_t N, int64_t K) {
   TimestepDraw d;
   if (options_.kind == TimestepSamplerKind::kUniform) {
     d.t = torch::randint(T_, {N, K}, torch::kLong);
+    d.coef = torch::full({N, K}, 1.0 / static_cast<double>(K), kCpuDouble);
+    d.ess = static_cast<double>(N * K);
+    return d;
+  }
+  if (options_.kind == TimestepSamplerKind::kSweep) {
+    const torch::Tensor k = torch::arange(K, torch::kLong);
+    d.t = (k * T_).div(K, "floor").unsqueeze(0).expand({N, K}).contiguous();
     d.coef = torch::full({N, K}, 1.0 / static_cast<double>(K), kCpuDouble);
     d.ess = static_cast<double>(N * K);
     return d;
@@ -119,7 +134,7 @@ TimestepDraw TimestepSampler::draw(int64_t N, int64_t K) {
 }
 
 void TimestepSampler::update(const torch::Tensor& t, const torch::Tensor& losses) {
-  if (options_.kind == TimestepSamplerKind::kUniform) return;
+  if (!uses_history()) return;
   DIFFDFL_CHECK(t.numel() == losses.numel(), "TimestepSampler::update: ", t.numel(),
                 " timesteps but ", losses.numel(), " losses");
   const torch::Tensor tt = t.detach().reshape({-1}).to(torch::kCPU, torch::kLong).contiguous();

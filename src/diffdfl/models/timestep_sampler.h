@@ -3,6 +3,8 @@
 // LossSecondMomentResampler).
 //
 //   kUniform            t ~ U{0..T−1}; Ê = −(1/K) Σ_k ℓ_k.
+//   kSweep              t_k = ⌊k·T/K⌋, k = 0..K−1 for every sample (K = T: each step once, the
+//                       reference's portfolio task); Ê = −(1/K) Σ_k ℓ_k. No randomness in t.
 //   kSecondMoment       once every t has `history` losses, p_t ∝ √mean(ℓ²) over its history, mixed
 //                       p ← (1−u) p + u/T; ω = 1/(T p_t); Ê = −(1/K) Σ_k ω_k ℓ_k (plain, unbiased
 //                       IS).
@@ -31,10 +33,10 @@
 
 namespace diffdfl::models {
 
-enum class TimestepSamplerKind { kUniform, kSecondMoment, kSecondMomentPower };
+enum class TimestepSamplerKind { kUniform, kSweep, kSecondMoment, kSecondMomentPower };
 
 std::string to_string(TimestepSamplerKind kind);
-/// "uniform" | "second_moment" | "second_moment_power".
+/// "uniform" | "sweep" | "second_moment" | "second_moment_power".
 TimestepSamplerKind parse_timestep_sampler(const std::string& name);
 
 struct TimestepSamplerOptions {
@@ -68,9 +70,11 @@ class TimestepSampler {
 
   const TimestepSamplerOptions& options() const { return options_; }
   int64_t steps() const { return T_; }
+  /// Whether draws use the history (importance-sampling kinds only).
+  bool uses_history() const;
   /// Every timestep has a full history (before that, p is uniform).
   bool warmed_up() const;
-  /// Current p_t, [T] float64 (uniform until warmed up or for kUniform).
+  /// Current p_t, [T] float64 (uniform until warmed up, for kUniform and for kSweep).
   torch::Tensor probabilities() const;
   /// Current uniform mixing weight u.
   double uniform_mix() const { return u_; }
@@ -80,7 +84,7 @@ class TimestepSampler {
   TimestepDraw draw(int64_t N, int64_t K);
 
   /// Pushes per-draw losses (t and losses of the same shape, any device) into the histories, in
-  /// row-major order. A no-op for kUniform.
+  /// row-major order. A no-op for kUniform and kSweep.
   void update(const torch::Tensor& t, const torch::Tensor& losses);
 
   /// Serialisation under keys "<prefix>.history", "<prefix>.count", "<prefix>.u".
