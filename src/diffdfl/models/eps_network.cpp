@@ -136,22 +136,14 @@ torch::Tensor EpsNetworkImpl::predict(const torch::Tensor& y, const torch::Tenso
                               E * (e_sum / E - mu).pow(2) + xss.unsqueeze(1) +
                               nx * (xm1 - mu).pow(2);
   const torch::Tensor r = torch::rsqrt(var_n / n + options_.layer_norm_eps);  // [C, G]
-  // Linear(LN(v)) = (r·a) W_rowsᵀ + r·base_c − rμ·(W γ) + (W β + b): one GEMM over all rows, then
-  // the per-context part as a batched rank-3 update (many rows per context) or as broadcast
-  // element-wise updates (few rows per context, where tiny batched GEMMs are slow).
-  torch::Tensor h = torch::matmul(a * r.unsqueeze(-1), w_rows.t());  // [C, G, W]
-  if (y.size(1) >= 8) {
-    const torch::Tensor coef = torch::stack({r, -r * mu, torch::ones_like(r)}, -1);  // [C, G, 3]
-    const torch::Tensor rows3 = torch::stack({base, wg.expand_as(base), c0.expand_as(base)}, 1);
-    h = inplace ? h.baddbmm_(coef, rows3) : torch::baddbmm(h, coef, rows3);
-  } else {
-    const torch::Tensor r1 = r.unsqueeze(-1), rmu1 = (-r * mu).unsqueeze(-1);
-    if (inplace) {
-      h.add_(c0).addcmul_(r1, base.unsqueeze(1)).addcmul_(rmu1, wg);
-    } else {
-      h = torch::addcmul(torch::addcmul(h + c0, r1, base.unsqueeze(1)), rmu1, wg);
-    }
-  }
+  // Linear(LN(v)) = [r·a, −r·μ, 1] · [W_rows, W γ, W β + b]ᵀ + r·base_c: one GEMM over all rows
+  // (bias and mean terms as two extra input columns), then one broadcast multiply-add per context.
+  const torch::Tensor r1 = r.unsqueeze(-1);
+  const torch::Tensor input =
+      torch::cat({a * r1, -r1 * mu.unsqueeze(-1), torch::ones_like(r1)}, -1);
+  const torch::Tensor weight = torch::cat({w_rows, wg.unsqueeze(1), c0.unsqueeze(1)}, 1);
+  torch::Tensor h = torch::matmul(input, weight.t());  // [C, G, W]
+  h = inplace ? h.addcmul_(r1, base.unsqueeze(1)) : torch::addcmul(h, r1, base.unsqueeze(1));
   return trunk(h);
 }
 

@@ -10,11 +10,11 @@
 // predict() evaluates exactly this function but never forms the concatenated input. With
 // W_γ = W·diag(γ) of the first LayerNorm + Linear and μ, r = 1/√(var + eps) the row statistics of
 // v = [y, e, x] (computed from per-block centred sums, numerically stable),
-//   Linear(LN(v)) = (r·[y, e]) W_γ,[y,e]ᵀ + r·(W_γ,x x) − rμ·(W γ) + (W β + b),
-// i.e. one GEMM over the rows with only y_dim (+E) columns, plus one batched rank-3 update per
-// context. The x block (W_γ,x x, mean(x), Σ(x − mean)²) is computed once per context by
-// condition() and shared by the context's rows and by every sampling step; with a shared step t
-// the embedding is computed once and moves into the per-context part. A sampling step therefore
+//   Linear(LN(v)) = [r·y, r·e, −r·μ, 1] · [W_γ,y, W_γ,e, W γ, W β + b]ᵀ + r·(W_γ,x x),
+// i.e. one GEMM over the rows with y_dim (+E) + 2 input columns, plus one broadcast multiply-add
+// of the per-context row W_γ,x x. That row, mean(x) and Σ(x − mean)² are computed once per context
+// by condition() and shared by the context's rows and by every sampling step; with a shared step
+// t the embedding is computed once and moves into the per-context row. A sampling step therefore
 // costs O(y_dim·W) instead of O((y_dim + E + x_dim)·W) per row in the first layer. On the float32
 // CPU no-grad path each SiLU + following LayerNorm runs as one fused per-row kernel
 // (silu_layer_norm.h). forward_reference() is the literal concatenate → LayerNorm → Linear form
