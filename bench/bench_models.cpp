@@ -1,21 +1,17 @@
 // Benchmarks of the predictors layer (bench/README.md, section "models").
 //
-//   BM_DenoiserForward/W/rows           one ε-network evaluation of a sampling step (shared t, no
-//                                       graph), power shapes (x 149, y 24): GFLOP/s of its GEMMs
-//   BM_DenoiserForwardReference/W/rows  the same function in the reference's concatenated form
-//   BM_SgemmChain/W/rows                only the GEMMs of BM_DenoiserForward (torch::mm_out →
-//                                       OpenBLAS sgemm) at the same shapes
-//   BM_*Portfolio/W                     the two denoiser forms at the portfolio task's shapes (x
-//   1400,
-//                                       y 50, B·M = 128·10 rows), where the split first layer
-//                                       matters
+//   BM_DenoiserStep/W/rows              one ε-network evaluation of a sampling step (shared t, no
+//                                       graph) at the power task's shapes (x 149, y 24),
+//                                       interleaved with the same function in the reference's
+//                                       concatenated form and with the bare GEMM chain
+//                                       (torch::mm_out → OpenBLAS sgemm) at the same shapes;
+//                                       counters give each one's time, GFLOP/s and the ratios
+//   BM_DenoiserStepPortfolio/W          the same at the portfolio task's shapes (x 1400, y 50,
+//                                       128 contexts × 10 samples)
 //   BM_Reparam/S/mode                   one sample with graph + backward through S DDIM steps
-//                                       (mode 0 = no graph, forward only; 1 = full; 2 =
-//                                       checkpointed)
-//   BM_ScoreFunction/K/chunk            one surrogate_backward (B = 64, M = 25, W = 256) with K
-//   draws;
-//                                       chunk 0 = the default elbo.chunk_rows, 1 = everything at
-//                                       once
+//                                       (mode 0: no graph, forward only; 1: full; 2: checkpointed)
+//   BM_ScoreFunction/K/chunk            one surrogate_backward (B = 64, M = 25, W = 256), K draws;
+//                                       chunk 0: default elbo.chunk_rows; 1: all rows at once
 //
 // Memory: each configuration of BM_Reparam and BM_ScoreFunction is also run once in a fresh child
 // process (this binary re-executed with --memory-probe=...), which reports its peak RSS (VmHWM,
@@ -39,6 +35,7 @@
 #include <string>
 #include <utility>
 
+#include <time.h>
 #include <unistd.h>
 
 #include "diffdfl/core/memory.h"
@@ -57,113 +54,111 @@ constexpr int64_t kYDim = 24;
 // ---------------------------------------------------------------------------------------------
 // Denoiser forward vs the sgemm rate at the same shapes.
 
-// Contexts × rows per context for a given number of rows (1600 = the power task's B·M = 64·25).
-std::pair<int64_t, int64_t> layout(int64_t rows) {
-  return rows >= 25 && rows % 25 == 0 ? std::make_pair(rows / 25, int64_t{25})
-                                      : std::make_pair(rows, int64_t{1});
-}
-
 EpsNetworkOptions net_options(int64_t width) {
   EpsNetworkOptions o;
   o.width = width;
   return o;
 }
 
-void BM_DenoiserForward(benchmark::State& state) {
-  const int64_t W = state.range(0), rows = state.range(1);
-  const auto [C, G] = layout(rows);
-  torch::manual_seed(1);
-  EpsNetworkImpl net(kXDim, kYDim, net_options(W));
-  torch::NoGradGuard no_grad;
-  const DenoiserContext ctx = net.condition(torch::randn({C, kXDim}));
-  const torch::Tensor y = torch::randn({C, G, kYDim});
-  const torch::Tensor t = torch::scalar_tensor(500, torch::kLong);
-  for (auto _ : state)
-    benchmark::DoNotOptimize(net.predict(y, t, ctx));
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(static_cast<double>(net.flops_per_row(false) * rows) * 1e-9,
-                         benchmark::Counter::kIsIterationInvariantRate);
+// Thread CPU time in seconds (robust to other processes on a shared machine, unlike wall time).
+double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-void BM_DenoiserForwardReference(benchmark::State& state) {
-  const int64_t W = state.range(0), rows = state.range(1);
-  torch::manual_seed(1);
-  EpsNetworkImpl net(kXDim, kYDim, net_options(W));
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = torch::randn({rows, kXDim});
-  const torch::Tensor y = torch::randn({rows, kYDim});
-  const torch::Tensor t = torch::full({rows}, 500, torch::kLong);
-  for (auto _ : state)
-    benchmark::DoNotOptimize(net.forward_reference(y, t, x));
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(static_cast<double>(net.flops_per_row(true) * rows) * 1e-9,
-                         benchmark::Counter::kIsIterationInvariantRate);
-}
-
-void BM_SgemmChain(benchmark::State& state) {
-  const int64_t W = state.range(0), rows = state.range(1);
-  const int64_t depth = EpsNetworkOptions{}.depth;
-  torch::manual_seed(1);
-  const torch::Tensor y = torch::randn({rows, kYDim});
-  const torch::Tensor w_in = torch::randn({W, kYDim});
-  const torch::Tensor w_hidden = torch::randn({W, W});
-  const torch::Tensor w_out = torch::randn({kYDim, W});
-  torch::Tensor h1 = torch::empty({rows, W}), h2 = torch::empty({rows, W}),
-                out = torch::empty({rows, kYDim});
-  for (auto _ : state) {
+// The GEMMs of one denoiser evaluation, alone: y [rows, y_dim] → W → … → y_dim.
+struct SgemmChain {
+  torch::Tensor y, w_in, w_hidden, w_out, h1, h2, out;
+  int64_t depth;
+  SgemmChain(int64_t rows, int64_t W, int64_t y_dim, int64_t depth_)
+      : y(torch::randn({rows, y_dim})),
+        w_in(torch::randn({W, y_dim})),
+        w_hidden(torch::randn({W, W})),
+        w_out(torch::randn({y_dim, W})),
+        h1(torch::empty({rows, W})),
+        h2(torch::empty({rows, W})),
+        out(torch::empty({rows, y_dim})),
+        depth(depth_) {}
+  void run() {
     torch::mm_out(h1, y, w_in.t());
     for (int64_t i = 1; i < depth; ++i) {
       torch::mm_out(h2, h1, w_hidden.t());
       std::swap(h1, h2);
     }
     torch::mm_out(out, h1, w_out.t());
-    benchmark::DoNotOptimize(out.data_ptr());
   }
-  const double flops = 2.0 * static_cast<double>(rows) *
-                       static_cast<double>(kYDim * W + (depth - 1) * W * W + W * kYDim);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
+};
 
-void denoiser_args(benchmark::internal::Benchmark* b) {
-  for (int64_t W : {128, 256, 1024}) {
-    for (int64_t rows : {64, 1600})
-      b->Args({W, rows});
-  }
-  b->Unit(benchmark::kMicrosecond);
-}
-
-BENCHMARK(BM_DenoiserForward)->Apply(denoiser_args);
-BENCHMARK(BM_DenoiserForwardReference)->Apply(denoiser_args);
-BENCHMARK(BM_SgemmChain)->Apply(denoiser_args);
-
-// Portfolio shapes: 128 contexts × 10 samples.
-void BM_DenoiserForwardPortfolio(benchmark::State& state) {
-  const int64_t W = state.range(0);
+// One sampling step's ε-network evaluation (shared t, no graph), the same function in the
+// reference's concatenated form, and the bare GEMM chain of the former, interleaved in every
+// iteration so that all three see the same machine load. Reported time = BM's own forward;
+// counters: per-call thread-CPU ms of each, GFLOP/s of the forward's GEMM work (the x block is
+// per context and computed once per sampling call, outside the step), and the ratio
+// fwd_vs_sgemm = t_sgemm / t_forward (= achieved GFLOP/s over the sgemm rate at the same shapes).
+void run_denoiser_step(benchmark::State& state, int64_t x_dim, int64_t y_dim, int64_t W, int64_t C,
+                       int64_t G) {
+  const int64_t rows = C * G;
   torch::manual_seed(1);
-  EpsNetworkImpl net(1400, 50, net_options(W));
+  EpsNetworkImpl net(x_dim, y_dim, net_options(W));
   torch::NoGradGuard no_grad;
-  const DenoiserContext ctx = net.condition(torch::randn({128, 1400}));
-  const torch::Tensor y = torch::randn({128, 10, 50});
+  const torch::Tensor x = torch::randn({C, x_dim});
+  const DenoiserContext ctx = net.condition(x);
+  const torch::Tensor y = torch::randn({C, G, y_dim});
   const torch::Tensor t = torch::scalar_tensor(500, torch::kLong);
-  for (auto _ : state)
+  const torch::Tensor x_rows = x.unsqueeze(1).expand({C, G, x_dim}).reshape({rows, x_dim});
+  const torch::Tensor y_rows = y.reshape({rows, y_dim});
+  const torch::Tensor t_rows = torch::full({rows}, 500, torch::kLong);
+  SgemmChain chain(rows, W, y_dim, net.options().depth);
+  double t_fwd = 0, t_ref = 0, t_gemm = 0;
+  for (auto _ : state) {
+    const double a = thread_seconds();
     benchmark::DoNotOptimize(net.predict(y, t, ctx));
+    const double b = thread_seconds();
+    benchmark::DoNotOptimize(net.forward_reference(y_rows, t_rows, x_rows));
+    const double c = thread_seconds();
+    chain.run();
+    benchmark::DoNotOptimize(chain.out.data_ptr());
+    const double d = thread_seconds();
+    state.SetIterationTime(b - a);
+    t_fwd += b - a;
+    t_ref += c - b;
+    t_gemm += d - c;
+  }
+  const auto n = static_cast<double>(state.iterations());
+  const double flops = static_cast<double>(net.flops_per_row(false) * rows);
+  const double ref_flops = static_cast<double>(net.flops_per_row(true) * rows);
+  state.counters["fwd_ms"] = 1e3 * t_fwd / n;
+  state.counters["ref_ms"] = 1e3 * t_ref / n;
+  state.counters["sgemm_ms"] = 1e3 * t_gemm / n;
+  state.counters["fwd_GFLOPs"] = 1e-9 * flops * n / t_fwd;
+  state.counters["ref_GFLOPs"] = 1e-9 * ref_flops * n / t_ref;
+  state.counters["sgemm_GFLOPs"] = 1e-9 * flops * n / t_gemm;
+  state.counters["fwd_vs_sgemm"] = t_gemm / t_fwd;
+  state.counters["ref_vs_fwd"] = t_ref / t_fwd;
 }
 
-void BM_DenoiserForwardReferencePortfolio(benchmark::State& state) {
-  const int64_t W = state.range(0);
-  torch::manual_seed(1);
-  EpsNetworkImpl net(1400, 50, net_options(W));
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = torch::randn({1280, 1400});
-  const torch::Tensor y = torch::randn({1280, 50});
-  const torch::Tensor t = torch::full({1280}, 500, torch::kLong);
-  for (auto _ : state)
-    benchmark::DoNotOptimize(net.forward_reference(y, t, x));
+void BM_DenoiserStep(benchmark::State& state) {
+  const int64_t rows = state.range(1);
+  // 1600 rows = the power task's B·M = 64·25; 64 rows = 8 contexts × 8 samples.
+  const int64_t G = rows % 25 == 0 ? 25 : 8;
+  run_denoiser_step(state, kXDim, kYDim, state.range(0), rows / G, G);
 }
 
-BENCHMARK(BM_DenoiserForwardPortfolio)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_DenoiserForwardReferencePortfolio)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);
+// The portfolio task's shapes: x 1400, y 50, 128 contexts × 10 samples.
+void BM_DenoiserStepPortfolio(benchmark::State& state) {
+  run_denoiser_step(state, 1400, 50, state.range(0), 128, 10);
+}
+
+BENCHMARK(BM_DenoiserStep)
+    ->ArgsProduct({{128, 256, 1024}, {64, 1600}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DenoiserStepPortfolio)
+    ->Arg(256)
+    ->Arg(1024)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------------------------
 // Reparameterization through the sampler and the score-function surrogate.
