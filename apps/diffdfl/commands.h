@@ -12,9 +12,17 @@
 
 namespace diffdfl::cli {
 
+/// Thrown by a subcommand to end the program with a given exit code after printing its output.
+struct ExitCode {
+  int code;
+};
+
 // Top-level commands (main.cpp registers them).
-void setup_data_command(CLI::App& app);   // cmd_data.cpp
-void setup_solve_command(CLI::App& app);  // cmd_solve.cpp
+void setup_data_command(CLI::App& app);    // cmd_data.cpp
+void setup_solve_command(CLI::App& app);   // cmd_solve.cpp
+void setup_train_command(CLI::App& app);   // cmd_train.cpp
+void setup_eval_command(CLI::App& app);    // cmd_eval.cpp
+void setup_sample_command(CLI::App& app);  // cmd_sample.cpp
 
 // `data` subcommands.
 void setup_data_summary(CLI::App& data);  // cmd_data_summary.cpp
@@ -23,6 +31,12 @@ void setup_data_export(CLI::App& data);   // cmd_data_export.cpp
 /// The data directory: --data-dir if given, else $DIFFDFL_DATA_DIR, else the source tree's data/
 /// (compiled in), else ./data.
 std::string resolve_data_dir(const std::string& flag_value);
+
+/// The presets directory: --config-dir, else $DIFFDFL_CONFIG_DIR, else the source tree's configs/,
+/// else ./configs.
+std::string resolve_config_dir(const std::string& flag_value);
+/// The pretrained-model cache: --cache-dir, else $DIFFDFL_CACHE_DIR, else runs/.cache.
+std::string resolve_cache_dir(const std::string& flag_value);
 
 /// Registers --task, --seed, --assets, --verified-only and --data-dir on `cmd` (cmd_data.cpp).
 void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir);

@@ -24,6 +24,19 @@ std::string resolve_data_dir(const std::string& flag_value) {
   return "data";
 }
 
+std::string resolve_config_dir(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("DIFFDFL_CONFIG_DIR"); env && *env) return env;
+  if (std::filesystem::exists(DIFFDFL_SOURCE_CONFIG_DIR)) return DIFFDFL_SOURCE_CONFIG_DIR;
+  return "configs";
+}
+
+std::string resolve_cache_dir(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("DIFFDFL_CACHE_DIR"); env && *env) return env;
+  return "runs/.cache";
+}
+
 }  // namespace diffdfl::cli
 
 int main(int argc, char** argv) {
@@ -32,10 +45,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   diffdfl::cli::setup_data_command(app);
   diffdfl::cli::setup_solve_command(app);
+  diffdfl::cli::setup_train_command(app);
+  diffdfl::cli::setup_eval_command(app);
+  diffdfl::cli::setup_sample_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const diffdfl::cli::ExitCode& e) {
+    return e.code;
   } catch (const diffdfl::Error& e) {
     std::cerr << "diffdfl: error: " << e.what() << "\n";
     return 1;

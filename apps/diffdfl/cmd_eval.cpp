@@ -1,0 +1,46 @@
+// `diffdfl eval --run DIR [--split hold,test] [--samples M]`: re-evaluates a finished run's
+// selected model (deterministic: the default reproduces the hold and test numbers of metrics.json).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "diffdfl/experiment/run.h"
+
+namespace diffdfl::cli {
+
+namespace {
+
+struct EvalOptions {
+  std::string run;
+  std::vector<std::string> splits = {"hold", "test"};
+  int64_t samples = 0;
+  std::string data_dir;
+};
+
+void run_eval(const EvalOptions& o) {
+  experiment::RunPaths paths;
+  paths.data_dir = resolve_data_dir(o.data_dir);
+  std::cout << experiment::evaluate(o.run, paths, o.splits, o.samples).dump(2) << "\n";
+}
+
+}  // namespace
+
+void setup_eval_command(CLI::App& app) {
+  auto opts = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand("eval", "Re-evaluate a finished run");
+  cmd->add_option("--run", opts->run, "run directory")->required();
+  cmd->add_option("--split", opts->splits, "splits to evaluate")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"train", "hold", "test"}))
+      ->capture_default_str();
+  cmd->add_option("--samples", opts->samples,
+                  "samples per context (default: the run's eval.samples)");
+  cmd->add_option("--data-dir", opts->data_dir, "data folder");
+  cmd->callback([opts]() { run_eval(*opts); });
+}
+
+}  // namespace diffdfl::cli

@@ -1,0 +1,69 @@
+// `diffdfl sample --run DIR --split test --index I --n N [--out FILE.csv]`: N samples of y for one
+// context from a run's selected model, as CSV (header y0..), to FILE or stdout.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "commands.h"
+#include "diffdfl/core/csv.h"
+#include "diffdfl/experiment/run.h"
+
+namespace diffdfl::cli {
+
+namespace {
+
+struct SampleOptions {
+  std::string run;
+  std::string split = "test";
+  int64_t index = 0;
+  int64_t n = 100;
+  std::string out;
+  std::string data_dir;
+};
+
+void run_sample(const SampleOptions& o) {
+  experiment::RunPaths paths;
+  paths.data_dir = resolve_data_dir(o.data_dir);
+  torch::Tensor truth;
+  const torch::Tensor y = experiment::sample(o.run, paths, o.split, o.index, o.n, &truth);
+  std::vector<std::string> header;
+  for (int64_t j = 0; j < y.size(1); ++j)
+    header.push_back("y" + std::to_string(j));
+  if (!o.out.empty()) {
+    write_numeric_csv(o.out, y, header);
+    return;
+  }
+  std::ostringstream out;
+  out.precision(17);
+  for (size_t j = 0; j < header.size(); ++j)
+    out << (j ? "," : "") << header[j];
+  out << "\n";
+  for (int64_t i = 0; i < y.size(0); ++i) {
+    for (int64_t j = 0; j < y.size(1); ++j)
+      out << (j ? "," : "") << y[i][j].item<double>();
+    out << "\n";
+  }
+  std::cout << out.str();
+}
+
+}  // namespace
+
+void setup_sample_command(CLI::App& app) {
+  auto opts = std::make_shared<SampleOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("sample", "Draw samples of y for one context from a run's model");
+  cmd->add_option("--run", opts->run, "run directory")->required();
+  cmd->add_option("--split", opts->split, "train, hold or test")
+      ->check(CLI::IsMember({"train", "hold", "test"}))
+      ->capture_default_str();
+  cmd->add_option("--index", opts->index, "row of the split")->capture_default_str();
+  cmd->add_option("--n", opts->n, "number of samples")->capture_default_str();
+  cmd->add_option("--out", opts->out, "CSV file (default: stdout)");
+  cmd->add_option("--data-dir", opts->data_dir, "data folder");
+  cmd->callback([opts]() { run_sample(*opts); });
+}
+
+}  // namespace diffdfl::cli

@@ -1,0 +1,37 @@
+#include "diffdfl/dfl/predictor_factory.h"
+
+#include "diffdfl/core/error.h"
+#include "diffdfl/models/diffusion.h"
+#include "diffdfl/models/gaussian.h"
+#include "diffdfl/models/mlp.h"
+
+namespace diffdfl::dfl {
+
+std::unique_ptr<models::Predictor> make_predictor(const RunConfig& cfg, int64_t x_dim,
+                                                  int64_t y_dim, torch::Device device) {
+  switch (predictor_kind(cfg.method)) {
+    case PredictorKind::kDiffusion:
+      return std::make_unique<models::DiffusionPredictor>(x_dim, y_dim, cfg.diffusion, device,
+                                                          torch::kFloat);
+    case PredictorKind::kGaussian:
+      return std::make_unique<models::GaussianPredictor>(x_dim, y_dim, cfg.gaussian, device,
+                                                         torch::kFloat);
+    case PredictorKind::kMlp:
+      return std::make_unique<models::MlpPredictor>(x_dim, y_dim, cfg.mlp, device, torch::kFloat);
+    case PredictorKind::kPolicy:
+      break;
+  }
+  fail("make_predictor: method ", to_string(cfg.method), " has no predictor");
+}
+
+std::unique_ptr<models::PolicyNet> make_policy(const RunConfig& cfg, int64_t x_dim, int64_t z_dim,
+                                               models::PolicyOutput output, double box_upper,
+                                               torch::Device device) {
+  models::PolicyOptions o = cfg.policy;
+  o.output = output;
+  o.box_lower = 0.0;
+  o.box_upper = box_upper;
+  return std::make_unique<models::PolicyNet>(x_dim, z_dim, o, device, torch::kFloat);
+}
+
+}  // namespace diffdfl::dfl

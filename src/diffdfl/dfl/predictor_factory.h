@@ -1,0 +1,28 @@
+// Builds the model of a method from a RunConfig.
+//
+// Example:
+//   auto pred = dfl::make_predictor(cfg, /*x_dim=*/149, /*y_dim=*/24, torch::kCPU);
+//   auto pi = dfl::make_policy(cfg, 149, 24, models::PolicyOutput::kRaw, torch::kCPU);
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/models/policy.h"
+#include "diffdfl/models/predictor.h"
+
+namespace diffdfl::dfl {
+
+/// The predictor of cfg.method (InvalidArgument for the policy method). Weights are initialised
+/// from the global generator, which the caller seeds.
+std::unique_ptr<models::Predictor> make_predictor(const RunConfig& cfg, int64_t x_dim,
+                                                  int64_t y_dim, torch::Device device);
+
+/// The policy network with the given feasibility transform (box bounds from `box_upper`).
+std::unique_ptr<models::PolicyNet> make_policy(const RunConfig& cfg, int64_t x_dim, int64_t z_dim,
+                                               models::PolicyOutput output, double box_upper,
+                                               torch::Device device);
+
+}  // namespace diffdfl::dfl

@@ -1,0 +1,378 @@
+#include "diffdfl/dfl/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <mutex>
+
+#include "diffdfl/core/error.h"
+#include "diffdfl/core/timer.h"
+#include "diffdfl/dfl/batches.h"
+#include "diffdfl/dfl/fitter.h"
+#include "diffdfl/models/diffusion.h"
+
+namespace diffdfl::dfl {
+
+namespace {
+
+using nlohmann::json;
+
+json metrics_or_null(const SplitMetrics& m) {
+  return m.instances > 0 ? m.to_json() : json();
+}
+
+SplitMetrics metrics_from_json(const json& j) {
+  SplitMetrics m;
+  if (j.is_null()) return m;
+  m.cost = j.at("cost").get<double>();
+  m.instances = j.at("instances").get<int64_t>();
+  m.solver_failures = j.at("solver_failures").get<int64_t>();
+  if (j.contains("rmse")) m.rmse = j.at("rmse").get<double>();
+  for (const auto& [k, v] : j.items()) {
+    if (k != "cost" && k != "instances" && k != "solver_failures" && k != "rmse")
+      m.extra[k] = v.get<double>();
+  }
+  return m;
+}
+
+/// Mean of `values` over the rows where `ok` holds (0 when none does).
+torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& ok) {
+  const torch::Tensor okd = ok.to(values.dtype());
+  return (values * okd).sum() / okd.sum().clamp_min(1.0);
+}
+
+torch::Tensor grad_or_zeros(const torch::Tensor& p) {
+  return p.grad().defined() ? p.grad().detach().clone() : torch::zeros_like(p);
+}
+
+double global_norm(const std::vector<torch::Tensor>& grads) {
+  double total = 0;
+  for (const auto& g : grads)
+    total += g.pow(2).sum().item<double>();
+  return std::sqrt(total);
+}
+
+at::Generator cpu_generator() {
+  return at::detail::getDefaultCPUGenerator();
+}
+
+}  // namespace
+
+json EpochRecord::to_json() const {
+  json j = {{"epoch", epoch},
+            {"seconds", seconds},
+            {"skipped_steps", skipped_steps},
+            {"solver_failures", solver_failures},
+            {"improved", improved},
+            {"hold", metrics_or_null(hold)},
+            {"test", metrics_or_null(test)}};
+  j["train_cost"] = std::isnan(train_cost) ? json() : json(train_cost);
+  j["fit_loss"] = std::isnan(fit_loss) ? json() : json(fit_loss);
+  return j;
+}
+
+EpochRecord EpochRecord::from_json(const json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int64_t>();
+  r.seconds = j.at("seconds").get<double>();
+  r.skipped_steps = j.at("skipped_steps").get<int64_t>();
+  r.solver_failures = j.at("solver_failures").get<int64_t>();
+  r.improved = j.at("improved").get<bool>();
+  r.hold = metrics_from_json(j.at("hold"));
+  r.test = metrics_from_json(j.at("test"));
+  if (!j.at("train_cost").is_null()) r.train_cost = j.at("train_cost").get<double>();
+  if (!j.at("fit_loss").is_null()) r.fit_loss = j.at("fit_loss").get<double>();
+  return r;
+}
+
+DflTrainer::DflTrainer(const RunConfig& config, models::Predictor* predictor,
+                       models::PolicyNet* policy, DecisionProblem problem, TrainData data)
+    : config_(config),
+      predictor_(predictor),
+      policy_(policy),
+      problem_(std::move(problem)),
+      data_(std::move(data)) {
+  DIFFDFL_CHECK((predictor_ == nullptr) != (policy_ == nullptr),
+                "DflTrainer: give exactly one of a predictor and a policy");
+  DIFFDFL_CHECK(problem_.layer != nullptr, "DflTrainer: the problem has no decision layer");
+  for (const auto& p : model().parameters()) {
+    if (p.requires_grad()) params_.push_back(p);
+  }
+  optimizer_ = make_optimizer(params_, "adam", config_.train.lr, 0.0);
+  best_state_ = state_tensors();
+  for (auto& t : best_state_)
+    t = t.detach().clone();
+}
+
+models::Model& DflTrainer::model() {
+  return predictor_ != nullptr ? static_cast<models::Model&>(*predictor_) : *policy_;
+}
+
+const models::Model& DflTrainer::model() const {
+  return predictor_ != nullptr ? static_cast<const models::Model&>(*predictor_) : *policy_;
+}
+
+std::vector<torch::Tensor> DflTrainer::state_tensors() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model().module().parameters())
+    out.push_back(p);
+  for (const auto& b : model().module().buffers())
+    out.push_back(b);
+  return out;
+}
+
+SplitMetrics DflTrainer::evaluate(const SplitData& split) {
+  if (policy_ != nullptr) {
+    return evaluate_policy(*policy_, problem_, split.x, split.y, config_.eval.batch_size);
+  }
+  const int64_t M = predictor_->kind() == "mlp" ? 1 : config_.eval.samples;
+  auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(predictor_);
+  if (diffusion != nullptr && config_.eval.sample_steps > 0) {
+    const models::SamplerOptions train_sampler = diffusion->options().sampler;
+    models::SamplerOptions eval_sampler = train_sampler;
+    eval_sampler.steps = config_.eval.sample_steps;
+    diffusion->set_sampler(eval_sampler);
+    SplitMetrics m =
+        evaluate_predictor(*predictor_, problem_, split.x, split.y, M, config_.eval.batch_size);
+    diffusion->set_sampler(train_sampler);
+    return m;
+  }
+  return evaluate_predictor(*predictor_, problem_, split.x, split.y, M, config_.eval.batch_size);
+}
+
+EpochRecord DflTrainer::evaluate_initial() {
+  Stopwatch sw;
+  EpochRecord r;
+  r.epoch = -1;
+  r.hold = evaluate(data_.hold);
+  r.test = evaluate(data_.test);
+  r.seconds = sw.seconds();
+  r.improved = true;
+  best_hold_ = r.hold.cost;
+  best_epoch_ = -1;
+  best_state_ = state_tensors();
+  for (auto& t : best_state_)
+    t = t.detach().clone();
+  curve_ = {r};
+  next_epoch_ = 0;
+  if (config_.train.epochs == 0) stop_reason_ = "epochs";
+  return r;
+}
+
+std::pair<double, int64_t> DflTrainer::dfl_backward(const torch::Tensor& x,
+                                                    const torch::Tensor& y) {
+  const Estimator est = estimator(config_.method);
+  if (est == Estimator::kDirect) {
+    opt::Solution proj;
+    const torch::Tensor z = policy_decisions(*policy_, problem_, x, &proj);
+    const torch::Tensor ok = proj.status.empty()
+                                 ? torch::ones({z.size(0)}, z.options().dtype(torch::kBool))
+                                 : proj.ok_mask();
+    const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
+    loss.backward();
+    return {loss.item<double>(), z.size(0) - ok.sum().item<int64_t>()};
+  }
+  const int64_t M = predictor_->kind() == "mlp" ? 1 : config_.train.samples;
+  if (est == Estimator::kReparameterization) {
+    const models::GraphMode mode =
+        predictor_->kind() == "diffusion" ? config_.train.rp_graph : models::GraphMode::kFull;
+    const torch::Tensor samples = predictor_->sample(x, M, mode);
+    if (!torch::isfinite(samples).all().item<bool>()) return {std::nan(""), 0};
+    opt::Solution sol;
+    const torch::Tensor z = problem_.layer->decide(samples, &sol);
+    const torch::Tensor ok = sol.ok_mask();
+    const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
+    loss.backward();
+    return {loss.item<double>(), sol.failures()};
+  }
+  // Score function: detached samples, one adjoint per context, then the weighted surrogate.
+  const torch::Tensor samples = predictor_->sample(x, M, models::GraphMode::kNone);
+  if (!torch::isfinite(samples).all().item<bool>()) return {std::nan(""), 0};
+  const opt::Solution sol = problem_.layer->solve(samples);
+  const torch::Tensor ok = sol.ok_mask();
+  const torch::Tensor z = sol.z.detach().requires_grad_(true);
+  const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
+  const torch::Tensor dl_dz = torch::autograd::grad({loss}, {z})[0];
+  const torch::Tensor w = problem_.layer->sf_weights(samples, sol, dl_dz);
+  // Per context the estimator is (1/M) Σ_m w_bm ∇ log p; a pooled program averages over all B·M.
+  const int64_t m_eff = problem_.layer->options().pooled ? samples.size(0) * M : M;
+  predictor_->surrogate_backward(x, samples, w, 1.0 / static_cast<double>(m_eff));
+  return {loss.item<double>(), sol.failures()};
+}
+
+DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x, const torch::Tensor& y) {
+  StepResult r;
+  const MixConfig& mix = config_.train.mix;
+  optimizer_->zero_grad();
+  const auto [cost, failures] = dfl_backward(x, y);
+  r.cost = cost;
+  r.failures = failures;
+  std::vector<torch::Tensor> g_dfl;
+  for (const auto& p : params_)
+    g_dfl.push_back(grad_or_zeros(p));
+  double n_dfl = global_norm(g_dfl);
+
+  std::vector<torch::Tensor> g_fit;
+  double n_fit = 0;
+  const bool mixing = predictor_ != nullptr && mix.fit_weight > 0;
+  if (mixing) {
+    optimizer_->zero_grad();
+    double fit = 0;
+    for (int64_t k = 0; k < mix.fit_draws; ++k) {
+      const torch::Tensor l = predictor_->fit_loss(x, y) / static_cast<double>(mix.fit_draws);
+      l.backward();
+      fit += l.item<double>();
+    }
+    r.fit = fit;
+    for (const auto& p : params_)
+      g_fit.push_back(grad_or_zeros(p));
+    n_fit = global_norm(g_fit);
+  }
+  if (!std::isfinite(cost) || !std::isfinite(n_dfl) || (mixing && !std::isfinite(n_fit))) {
+    optimizer_->zero_grad();
+    r.skipped = true;
+    return r;
+  }
+  // g = w_dfl·s_dfl·g_dfl + w_fit·s_fit·g_fit (reference §1.5; the ratios are constants).
+  double s_dfl = 1.0;
+  double s_fit = 1.0;
+  if (mixing && mix.normalize == "dfl") s_dfl = n_dfl > 1e-30 ? n_fit / n_dfl : 0.0;
+  if (mixing && mix.normalize == "fit") s_fit = n_fit > 1e-30 ? n_dfl / n_fit : 0.0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor g = g_dfl[i] * (mix.dfl_weight * s_dfl);
+    if (mixing) g = g + g_fit[i] * (mix.fit_weight * s_fit);
+    params_[i].mutable_grad() = g;
+  }
+  if (config_.train.grad_clip > 0)
+    torch::nn::utils::clip_grad_norm_(params_, config_.train.grad_clip);
+  optimizer_->step();
+  return r;
+}
+
+EpochRecord DflTrainer::run_epoch(int64_t epoch, const ProgressFn& progress) {
+  DIFFDFL_CHECK(!curve_.empty(), "DflTrainer::run_epoch: call evaluate_initial() first");
+  DIFFDFL_CHECK(epoch == next_epoch_, "DflTrainer::run_epoch: expected epoch ", next_epoch_,
+                ", got ", epoch);
+  Stopwatch sw;
+  model().train(true);
+  EpochRecord r;
+  r.epoch = epoch;
+  const auto batches =
+      epoch_batches(data_.train.x.size(0), config_.train.batch_size, config_.seed, "dfl", epoch);
+  double cost_sum = 0;
+  double fit_sum = 0;
+  int64_t counted = 0;
+  int64_t b = 0;
+  for (const torch::Tensor& idx : batches) {
+    const StepResult s =
+        train_step(data_.train.x.index_select(0, idx), data_.train.y.index_select(0, idx));
+    ++b;
+    r.solver_failures += s.failures;
+    if (s.skipped) {
+      ++r.skipped_steps;
+      ++skipped_total_;
+      if (skipped_total_ > config_.train.max_skipped_steps) break;
+    } else {
+      cost_sum += s.cost;
+      if (!std::isnan(s.fit)) fit_sum += s.fit;
+      ++counted;
+    }
+    if (progress)
+      progress(b, static_cast<int64_t>(batches.size()), counted ? cost_sum / counted : 0.0);
+  }
+  failures_total_ += r.solver_failures;
+  if (counted > 0) {
+    r.train_cost = cost_sum / static_cast<double>(counted);
+    if (predictor_ != nullptr && config_.train.mix.fit_weight > 0) r.fit_loss = fit_sum / counted;
+  }
+  r.hold = evaluate(data_.hold);
+  r.test = evaluate(data_.test);
+  if (r.hold.cost < best_hold_ - config_.train.min_delta) {
+    r.improved = true;
+    best_hold_ = r.hold.cost;
+    best_epoch_ = epoch;
+    bad_epochs_ = 0;
+    best_state_ = state_tensors();
+    for (auto& t : best_state_)
+      t = t.detach().clone();
+  } else {
+    ++bad_epochs_;
+  }
+  r.seconds = sw.seconds();
+  curve_.push_back(r);
+  next_epoch_ = epoch + 1;
+  if (skipped_total_ > config_.train.max_skipped_steps) {
+    stop_reason_ = "diverged: " + std::to_string(skipped_total_) +
+                   " steps had a non-finite loss or gradient (train.max_skipped_steps = " +
+                   std::to_string(config_.train.max_skipped_steps) + "); try a smaller train.lr";
+  } else if (next_epoch_ >= config_.train.epochs) {
+    stop_reason_ = "epochs";
+  } else if (config_.train.patience > 0 && bad_epochs_ >= config_.train.patience) {
+    stop_reason_ = "patience";
+  }
+  return r;
+}
+
+void DflTrainer::restore_best() {
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::Tensor> current = state_tensors();
+  for (size_t i = 0; i < current.size(); ++i)
+    current[i].copy_(best_state_[i]);
+}
+
+void DflTrainer::save(torch::serialize::OutputArchive& archive) const {
+  json meta = {{"best_hold", best_hold_},         {"best_epoch", best_epoch_},
+               {"bad_epochs", bad_epochs_},       {"next_epoch", next_epoch_},
+               {"skipped_total", skipped_total_}, {"failures_total", failures_total_},
+               {"stop_reason", stop_reason_},     {"curve", json::array()}};
+  for (const auto& r : curve_)
+    meta["curve"].push_back(r.to_json());
+  archive.write("trainer.meta", c10::IValue(meta.dump()));
+  torch::serialize::OutputArchive m;
+  model().save(m);
+  archive.write("model", m);
+  torch::serialize::OutputArchive o;
+  optimizer_->save(o);
+  archive.write("optimizer", o);
+  for (size_t i = 0; i < best_state_.size(); ++i) {
+    archive.write("best." + std::to_string(i), best_state_[i]);
+  }
+  at::Generator gen = cpu_generator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  archive.write("rng.cpu", gen.get_state());
+}
+
+void DflTrainer::load(torch::serialize::InputArchive& archive) {
+  c10::IValue meta_value;
+  archive.read("trainer.meta", meta_value);
+  const json meta = json::parse(meta_value.toStringRef());
+  best_hold_ = meta.at("best_hold").get<double>();
+  best_epoch_ = meta.at("best_epoch").get<int64_t>();
+  bad_epochs_ = meta.at("bad_epochs").get<int64_t>();
+  next_epoch_ = meta.at("next_epoch").get<int64_t>();
+  skipped_total_ = meta.at("skipped_total").get<int64_t>();
+  failures_total_ = meta.at("failures_total").get<int64_t>();
+  stop_reason_ = meta.at("stop_reason").get<std::string>();
+  curve_.clear();
+  for (const auto& r : meta.at("curve"))
+    curve_.push_back(EpochRecord::from_json(r));
+  torch::serialize::InputArchive m;
+  archive.read("model", m);
+  model().load(m);
+  torch::serialize::InputArchive o;
+  archive.read("optimizer", o);
+  optimizer_->load(o);
+  best_state_ = state_tensors();
+  for (size_t i = 0; i < best_state_.size(); ++i) {
+    torch::Tensor t;
+    archive.read("best." + std::to_string(i), t);
+    best_state_[i] = t.to(best_state_[i].device(), best_state_[i].dtype());
+  }
+  torch::Tensor rng;
+  archive.read("rng.cpu", rng);
+  at::Generator gen = cpu_generator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(rng);
+}
+
+}  // namespace diffdfl::dfl

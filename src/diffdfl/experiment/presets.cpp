@@ -1,0 +1,95 @@
+#include "diffdfl/experiment/presets.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "diffdfl/core/atomic_file.h"
+#include "diffdfl/core/config.h"
+#include "diffdfl/core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace diffdfl::experiment {
+
+namespace {
+
+nlohmann::json read_json_file(const fs::path& path, const std::string& what) {
+  if (!fs::exists(path)) fail<ConfigError>(what, " ", path.string(), " not found");
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    fail<ConfigError>(path.string(), ": not valid JSON (", e.what(), ")");
+  }
+}
+
+}  // namespace
+
+void deep_merge(nlohmann::json& base, const nlohmann::json& patch) {
+  if (!patch.is_object() || !base.is_object()) {
+    base = patch;
+    return;
+  }
+  for (const auto& [key, value] : patch.items()) {
+    if (value.is_object() && base.contains(key) && base[key].is_object()) {
+      deep_merge(base[key], value);
+    } else {
+      base[key] = value;
+    }
+  }
+}
+
+std::vector<std::string> preset_names(const std::string& config_dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(config_dir, ec)) {
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+nlohmann::json resolve_config(const std::string& config_dir, const std::string& preset,
+                              const std::string& task, const std::string& method, uint64_t seed,
+                              const std::string& config_file,
+                              const std::vector<std::string>& overrides) {
+  const fs::path preset_path = fs::path(config_dir) / (preset + ".json");
+  if (!fs::exists(preset_path)) {
+    std::string known;
+    for (const auto& n : preset_names(config_dir))
+      known += (known.empty() ? "" : ", ") + n;
+    fail<ConfigError>(
+        "unknown preset '", preset, "' (no ", preset_path.string(),
+        "); presets found: ", known.empty() ? "none (is --config-dir right?)" : known);
+  }
+  const nlohmann::json file = read_json_file(preset_path, "preset");
+  ConfigReader layout(file, preset_path.string());
+  std::string description;
+  layout.get("description", description);
+  layout.child("all");
+  layout.child("tasks");
+  layout.child("methods");
+  layout.child("task_methods");
+  layout.finish();
+
+  nlohmann::json cfg = {{"task", task}, {"method", method}, {"preset", preset}, {"seed", seed}};
+  if (file.contains("all")) deep_merge(cfg, file["all"]);
+  if (file.contains("tasks") && file["tasks"].contains(task)) deep_merge(cfg, file["tasks"][task]);
+  if (file.contains("methods") && file["methods"].contains(method)) {
+    deep_merge(cfg, file["methods"][method]);
+  }
+  const std::string pair = task + "/" + method;
+  if (file.contains("task_methods") && file["task_methods"].contains(pair)) {
+    deep_merge(cfg, file["task_methods"][pair]);
+  }
+  if (!config_file.empty()) deep_merge(cfg, read_json_file(config_file, "config file"));
+  for (const auto& o : overrides)
+    apply_override(cfg, o);
+  // Identity keys come from the command line, whatever the files say.
+  cfg["task"] = task;
+  cfg["method"] = method;
+  cfg["preset"] = preset;
+  cfg["seed"] = seed;
+  return cfg;
+}
+
+}  // namespace diffdfl::experiment

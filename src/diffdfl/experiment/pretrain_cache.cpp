@@ -1,0 +1,172 @@
+#include "diffdfl/experiment/pretrain_cache.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "diffdfl/core/atomic_file.h"
+#include "diffdfl/core/error.h"
+#include "diffdfl/core/seed.h"
+#include "diffdfl/core/sha256.h"
+#include "diffdfl/core/timer.h"
+#include "diffdfl/dfl/fitter.h"
+
+namespace fs = std::filesystem;
+
+namespace diffdfl::experiment {
+
+namespace {
+
+using nlohmann::json;
+
+/// An exclusive advisory lock on a file, released on destruction or process death.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& path) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) fail<IoError>("cannot create lock file ", path);
+    if (::flock(fd_, LOCK_EX) != 0) fail<IoError>("cannot lock ", path);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) {
+      ::flock(fd_, LOCK_UN);
+      ::close(fd_);
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+void save_fit(const fs::path& path, const models::Predictor& predictor, const json& meta,
+              const dfl::PredictorFitter* fitter) {
+  write_atomic_with(path, [&](const std::string& tmp) {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model;
+    predictor.save(model);
+    archive.write("model", model);
+    archive.write("meta", c10::IValue(meta.dump()));
+    if (fitter != nullptr) {
+      torch::serialize::OutputArchive opt;
+      fitter->save(opt);
+      archive.write("optimizer", opt);
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      archive.write("rng.cpu", gen.get_state());
+    }
+    archive.save_to(tmp);
+  });
+}
+
+json load_fit(const fs::path& path, models::Predictor& predictor, dfl::PredictorFitter* fitter) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const std::exception& e) {
+    fail<IoError>(path.string(), ": unreadable pretrained-model file (", e.what(),
+                  "); delete it to fit again");
+  }
+  torch::serialize::InputArchive model;
+  archive.read("model", model);
+  predictor.load(model);
+  c10::IValue meta;
+  archive.read("meta", meta);
+  if (fitter != nullptr) {
+    torch::serialize::InputArchive opt;
+    archive.read("optimizer", opt);
+    fitter->load(opt);
+    torch::Tensor rng;
+    archive.read("rng.cpu", rng);
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
+  }
+  return json::parse(meta.toStringRef());
+}
+
+}  // namespace
+
+json PretrainInfo::to_json() const {
+  return {{"cached", cached},
+          {"path", path},
+          {"seconds", seconds},
+          {"epochs", epochs},
+          {"final_loss", losses.empty() ? json() : losses.back()}};
+}
+
+std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& cache_dir) {
+  const std::string key = sha256_hex(cfg.pretrain_identity().dump()).substr(0, 20);
+  return (fs::path(cache_dir) / (cfg.task + "-" + dfl::to_string(dfl::predictor_kind(cfg.method)) +
+                                 "-seed" + std::to_string(cfg.seed) + "-" + key + ".pt"))
+      .string();
+}
+
+PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunConfig& cfg,
+                                 const dfl::SplitData& train, const std::string& cache_dir,
+                                 bool show_progress) {
+  PretrainInfo info;
+  info.path = pretrain_cache_path(cfg, cache_dir);
+  info.epochs = cfg.pretrain.epochs;
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) fail<IoError>("cannot create the cache directory ", cache_dir, ": ", ec.message());
+  const fs::path final_path = info.path;
+  const fs::path partial_path = final_path.string() + ".partial";
+  FileLock lock(final_path.string() + ".lock");
+
+  if (fs::exists(final_path)) {
+    const json meta = load_fit(final_path, predictor, nullptr);
+    info.cached = true;
+    info.seconds = meta.at("seconds").get<double>();
+    info.losses = meta.at("losses");
+    return info;
+  }
+
+  dfl::PredictorFitter fitter(predictor, cfg.pretrain, train.x, train.y, cfg.seed);
+  seed_global(derive_seed(cfg.seed, "pretrain"));
+  json meta = {{"identity", cfg.pretrain_identity()},
+               {"losses", json::array()},
+               {"seconds", 0.0},
+               {"next_epoch", 0}};
+  if (fs::exists(partial_path)) meta = load_fit(partial_path, predictor, &fitter);
+  Progress progress("pretrain " + dfl::to_string(dfl::predictor_kind(cfg.method)),
+                    cfg.pretrain.epochs, show_progress);
+  if (meta.at("next_epoch").get<int64_t>() > 0) {
+    progress.message("resuming the pretraining at epoch " +
+                     std::to_string(meta.at("next_epoch").get<int64_t>() + 1));
+  }
+  Stopwatch since_save;
+  double seconds = meta.at("seconds").get<double>();
+  for (int64_t e = meta.at("next_epoch").get<int64_t>(); e < cfg.pretrain.epochs; ++e) {
+    Stopwatch sw;
+    const double loss = fitter.run_epoch(e, [&](int64_t b, int64_t n, double l) {
+      progress.batch(e, b, n, {{"loss", l}});
+    });
+    seconds += sw.seconds();
+    meta["losses"].push_back(loss);
+    meta["seconds"] = seconds;
+    meta["next_epoch"] = e + 1;
+    const bool last = e + 1 == cfg.pretrain.epochs;
+    if (last || e % std::max<int64_t>(1, cfg.pretrain.epochs / 10) == 0) {
+      progress.epoch_done(e, {{"loss", loss}});
+    }
+    // A partial checkpoint at most every 30 s keeps a killed fit resumable.
+    if (!last && since_save.seconds() > 30) {
+      save_fit(partial_path, predictor, meta, &fitter);
+      since_save.reset();
+    }
+  }
+  save_fit(final_path, predictor, meta, nullptr);
+  fs::remove(partial_path, ec);
+  info.seconds = seconds;
+  info.losses = meta["losses"];
+  return info;
+}
+
+}  // namespace diffdfl::experiment

@@ -1,0 +1,42 @@
+// Pretrained predictors, cached and shared: every method of a seed starts from the same fitted
+// model (as the reference does), keyed by the task, seed, data options, predictor configuration and
+// pretraining options (dfl::RunConfig::pretrain_identity). Fitting is resumable (a partial
+// checkpoint is kept while it runs) and guarded by a lock file, so two runs that need the same
+// model at the same time fit it once.
+//
+// Example:
+//   PretrainInfo info = pretrain_with_cache(*pred, cfg, train_split, "runs/.cache", progress);
+//   if (info.cached) std::cerr << "reused " << info.path << "\n";
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/dfl/trainer.h"
+#include "diffdfl/experiment/progress.h"
+#include "diffdfl/models/predictor.h"
+
+namespace diffdfl::experiment {
+
+struct PretrainInfo {
+  bool cached = false;  ///< loaded from the cache (not fitted by this process)
+  std::string path;     ///< the cache file
+  double seconds = 0;   ///< wall time the fit took (when it was made)
+  int64_t epochs = 0;
+  nlohmann::json losses;  ///< mean fitting loss per epoch
+
+  nlohmann::json to_json() const;
+};
+
+/// Loads the predictor's pretrained state from the cache, or fits it (resuming a partial fit) and
+/// stores it. `predictor` must already carry its target transform.
+PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunConfig& cfg,
+                                 const dfl::SplitData& train, const std::string& cache_dir,
+                                 bool show_progress);
+
+/// The cache file name for a configuration (without creating anything).
+std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& cache_dir);
+
+}  // namespace diffdfl::experiment

@@ -1,0 +1,341 @@
+#include "diffdfl/experiment/run.h"
+
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+
+#include "diffdfl/core/atomic_file.h"
+#include "diffdfl/core/device.h"
+#include "diffdfl/core/error.h"
+#include "diffdfl/core/memory.h"
+#include "diffdfl/core/seed.h"
+#include "diffdfl/core/timer.h"
+#include "diffdfl/core/version.h"
+#include "diffdfl/data/dataset.h"
+#include "diffdfl/dfl/predictor_factory.h"
+#include "diffdfl/dfl/trainer.h"
+#include "diffdfl/experiment/pretrain_cache.h"
+#include "diffdfl/experiment/task_setup.h"
+
+namespace fs = std::filesystem;
+
+namespace diffdfl::experiment {
+
+namespace {
+
+using nlohmann::json;
+
+/// Everything a run needs in memory, built from its configuration without touching the run
+/// directory (so that a bad configuration leaves nothing behind).
+struct Session {
+  dfl::RunConfig cfg;
+  data::Dataset ds;
+  dfl::DecisionProblem problem;
+  torch::Device device = torch::kCPU;
+  std::unique_ptr<models::Predictor> predictor;
+  std::unique_ptr<models::PolicyNet> policy;
+
+  models::Model& model() {
+    return predictor ? static_cast<models::Model&>(*predictor)
+                     : static_cast<models::Model&>(*policy);
+  }
+  dfl::TrainData data() const {
+    return {{ds.train.x, ds.train.y}, {ds.hold.x, ds.hold.y}, {ds.test.x, ds.test.y}};
+  }
+  const data::Split& split(const std::string& name) const { return ds.split(name); }
+};
+
+Session open_session(const json& config, const std::string& source, const RunPaths& paths) {
+  Session s;
+  s.cfg = dfl::RunConfig::from_json(config, source);
+  if (s.cfg.threads > 0) torch::set_num_threads(static_cast<int>(s.cfg.threads));
+  try {
+    s.device = parse_device(s.cfg.device);
+  } catch (const InvalidArgument& e) {
+    throw ConfigError(std::string("device: ") + e.what());
+  }
+  s.ds = data::load_dataset(dataset_options(s.cfg, paths.data_dir));
+  s.problem = make_problem(s.cfg, s.ds.y_dim);
+  seed_global(derive_seed(s.cfg.seed, "init"));
+  if (dfl::predictor_kind(s.cfg.method) == dfl::PredictorKind::kPolicy) {
+    s.policy = dfl::make_policy(s.cfg, s.ds.x_dim, s.problem.layer->program().n_z(),
+                                policy_output(s.cfg), policy_box_upper(s.cfg), s.device);
+  } else {
+    s.predictor = dfl::make_predictor(s.cfg, s.ds.x_dim, s.ds.y_dim, s.device);
+    if (s.cfg.target_scaling == "standardize") {
+      const auto [shift, scale] = models::target_standardization(s.ds.train.y);
+      s.predictor->set_target_transform(shift, scale);
+    }
+  }
+  return s;
+}
+
+json read_json(const fs::path& path) {
+  if (!fs::exists(path)) fail<IoError>(path.string(), " not found");
+  try {
+    return json::parse(read_file(path));
+  } catch (const json::parse_error& e) {
+    fail<IoError>(path.string(), ": not valid JSON (", e.what(), ")");
+  }
+}
+
+void write_json(const fs::path& path, const json& j) {
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+void save_model(const fs::path& path, const models::Model& model) {
+  write_atomic_with(path, [&](const std::string& tmp) {
+    torch::serialize::OutputArchive archive;
+    model.save(archive);
+    archive.save_to(tmp);
+  });
+}
+
+void load_model(const fs::path& path, models::Model& model) {
+  if (!fs::exists(path)) fail<IoError>(path.string(), " not found (is the run finished?)");
+  torch::serialize::InputArchive archive;
+  archive.load_from(path.string());
+  model.load(archive);
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "";
+  std::ostringstream out;
+  out << std::setprecision(10) << v;
+  return out.str();
+}
+
+void write_curve(const fs::path& path, const std::vector<dfl::EpochRecord>& curve) {
+  std::vector<std::string> extras;
+  for (const auto& [k, v] : curve.front().test.extra)
+    extras.push_back(k);
+  std::ostringstream out;
+  out << "epoch,train_cost,fit_loss,hold_cost,test_cost";
+  for (const auto& k : extras)
+    out << ",hold_" << k << ",test_" << k;
+  out << ",hold_rmse,test_rmse,seconds,cumulative_seconds,skipped_steps,solver_failures,improved\n";
+  double cumulative = 0;
+  for (const auto& r : curve) {
+    cumulative += r.seconds;
+    out << r.epoch << "," << number(r.train_cost) << "," << number(r.fit_loss) << ","
+        << number(r.hold.cost) << "," << number(r.test.cost);
+    for (const auto& k : extras) {
+      out << "," << number(r.hold.extra.count(k) ? r.hold.extra.at(k) : std::nan("")) << ","
+          << number(r.test.extra.count(k) ? r.test.extra.at(k) : std::nan(""));
+    }
+    out << "," << number(r.hold.rmse) << "," << number(r.test.rmse) << "," << number(r.seconds)
+        << "," << number(cumulative) << "," << r.skipped_steps << "," << r.solver_failures << ","
+        << (r.improved ? 1 : 0) << "\n";
+  }
+  write_file_atomic(path, out.str());
+}
+
+dfl::SplitMetrics evaluate_split(Session& s, const std::string& name, int64_t samples) {
+  const data::Split& split = s.split(name);
+  if (s.policy)
+    return dfl::evaluate_policy(*s.policy, s.problem, split.x, split.y, s.cfg.eval.batch_size);
+  const int64_t M = s.predictor->kind() == "mlp" ? 1 : (samples > 0 ? samples : s.cfg.eval.samples);
+  auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(s.predictor.get());
+  if (diffusion != nullptr && s.cfg.eval.sample_steps > 0) {
+    models::SamplerOptions o = diffusion->options().sampler;
+    o.steps = s.cfg.eval.sample_steps;
+    diffusion->set_sampler(o);
+  }
+  return dfl::evaluate_predictor(*s.predictor, s.problem, split.x, split.y, M,
+                                 s.cfg.eval.batch_size);
+}
+
+/// Hold and test metrics of the current model, from a fixed random stream (reproducible by eval).
+std::pair<dfl::SplitMetrics, dfl::SplitMetrics> final_evaluation(Session& s) {
+  seed_global(derive_seed(s.cfg.seed, "final-eval"));
+  dfl::SplitMetrics hold = evaluate_split(s, "hold", 0);
+  dfl::SplitMetrics test = evaluate_split(s, "test", 0);
+  return {hold, test};
+}
+
+json make_metrics(const Session& s, const dfl::SplitMetrics& hold, const dfl::SplitMetrics& test,
+                  const std::vector<dfl::EpochRecord>& curve, int64_t best_epoch,
+                  const std::string& stop_reason, const json& pretrain, int64_t skipped,
+                  int64_t failures, double wall_seconds) {
+  double curve_seconds = 0;
+  for (const auto& r : curve)
+    curve_seconds += r.seconds;
+  const double pretrain_seconds = pretrain.is_object() ? pretrain.value("seconds", 0.0) : 0.0;
+  json m = {{"task", s.cfg.task},
+            {"method", dfl::to_string(s.cfg.method)},
+            {"seed", s.cfg.seed},
+            {"preset", s.cfg.preset},
+            {"status", stop_reason.rfind("diverged", 0) == 0 ? "diverged" : "completed"},
+            {"stop_reason", stop_reason},
+            {"headline", s.problem.headline},
+            {"test_cost", test.cost},
+            {"hold_cost", hold.cost},
+            {"best_epoch", best_epoch},
+            {"epochs_run", static_cast<int64_t>(curve.size()) - 1},
+            {"train_seconds", pretrain_seconds + curve_seconds},
+            {"wall_seconds", wall_seconds},
+            {"pretrain", pretrain},
+            {"peak_rss_mb", peak_rss_mb()},
+            {"solver_failures", failures + hold.solver_failures + test.solver_failures},
+            {"skipped_steps", skipped},
+            {"threads", torch::get_num_threads()},
+            {"device", s.cfg.device},
+            {"version", kVersion},
+            {"hold", hold.to_json()},
+            {"test", test.to_json()}};
+  m["test_rmse"] = std::isnan(test.rmse) ? json() : json(test.rmse);
+  m["initial_test_cost"] = curve.front().test.cost;
+  for (const auto& [k, v] : test.extra)
+    m["test_" + k] = v;
+  for (const auto& [k, v] : hold.extra)
+    m["hold_" + k] = v;
+  if (curve.front().test.extra.count("return")) {
+    m["initial_test_return"] = curve.front().test.extra.at("return");
+  }
+  return m;
+}
+
+RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, bool progress_on,
+                       bool resuming) {
+  Stopwatch wall;
+  const fs::path checkpoint = dir / "checkpoint.pt";
+  const fs::path pretrain_file = dir / "pretrain.json";
+  Progress progress(dfl::to_string(s.cfg.method), s.cfg.train.epochs, progress_on);
+  const bool have_checkpoint = resuming && fs::exists(checkpoint);
+  double wall_before = 0;
+  if (resuming && fs::exists(dir / "wall_seconds"))
+    wall_before = std::stod(read_file(dir / "wall_seconds"));
+
+  json pretrain = json();
+  if (s.predictor && s.cfg.pretrain.epochs > 0 && !have_checkpoint) {
+    const PretrainInfo info = pretrain_with_cache(*s.predictor, s.cfg, {s.ds.train.x, s.ds.train.y},
+                                                  paths.cache_dir, progress_on);
+    pretrain = info.to_json();
+    write_json(pretrain_file, pretrain);
+  } else if (fs::exists(pretrain_file)) {
+    pretrain = read_json(pretrain_file);
+  }
+
+  dfl::DflTrainer trainer(s.cfg, s.predictor.get(), s.policy.get(), s.problem, s.data());
+  if (dfl::is_two_stage(s.cfg.method)) {
+    seed_global(derive_seed(s.cfg.seed, "dfl"));
+    trainer.evaluate_initial();
+  } else if (have_checkpoint) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(checkpoint.string());
+    trainer.load(archive);
+    progress.message("resuming " + dir.string() + " at epoch " +
+                     std::to_string(trainer.next_epoch() + 1));
+  } else {
+    seed_global(derive_seed(s.cfg.seed, "dfl"));
+    const dfl::EpochRecord r0 = trainer.evaluate_initial();
+    progress.message("initial hold " + s.problem.headline + " " + std::to_string(r0.hold.cost) +
+                     ", test " + std::to_string(r0.test.cost));
+  }
+  auto save_state = [&]() {
+    write_curve(dir / "curve.csv", trainer.curve());
+    write_atomic_with(checkpoint, [&](const std::string& tmp) {
+      torch::serialize::OutputArchive archive;
+      trainer.save(archive);
+      archive.save_to(tmp);
+    });
+    write_file_atomic(dir / "wall_seconds", std::to_string(wall_before + wall.seconds()));
+  };
+  if (!dfl::is_two_stage(s.cfg.method)) {
+    if (!have_checkpoint) save_state();
+    while (!trainer.finished()) {
+      const int64_t e = trainer.next_epoch();
+      const dfl::EpochRecord r = trainer.run_epoch(e, [&](int64_t b, int64_t n, double cost) {
+        progress.batch(e, b, n, {{"train", cost}});
+      });
+      progress.epoch_done(e, {{"train", r.train_cost},
+                              {"hold", r.hold.cost},
+                              {"test", r.test.cost},
+                              {"s", r.seconds}});
+      save_state();
+    }
+    trainer.restore_best();
+  } else {
+    write_curve(dir / "curve.csv", trainer.curve());
+  }
+  if (trainer.stop_reason().rfind("diverged", 0) == 0)
+    progress.message("stopped: " + trainer.stop_reason());
+
+  const auto [hold, test] = final_evaluation(s);
+  save_model(dir / "model.pt", s.model());
+  const json metrics = make_metrics(
+      s, hold, test, trainer.curve(), trainer.best_epoch(),
+      dfl::is_two_stage(s.cfg.method) ? "two-stage" : trainer.stop_reason(), pretrain,
+      trainer.skipped_steps(), trainer.solver_failures(), wall_before + wall.seconds());
+  write_json(dir / "metrics.json", metrics);
+  RunOutcome out;
+  out.metrics = metrics;
+  out.diverged = metrics["status"] == "diverged";
+  return out;
+}
+
+}  // namespace
+
+RunOutcome train(const TrainRequest& request) {
+  DIFFDFL_CHECK(!request.out_dir.empty(), "train: the output directory is empty");
+  Session s = open_session(request.config, "config", request.paths);
+  const fs::path dir = request.out_dir;
+  if (fs::exists(dir) && !fs::is_empty(dir)) {
+    fail<IoError>("run directory ", dir.string(),
+                  " exists and is not empty; continue it with --resume ", dir.string(),
+                  " or choose another --out");
+  }
+  fs::create_directories(dir);
+  write_json(dir / "config.json", s.cfg.to_json());
+  return run_session(s, dir, request.paths, request.show_progress, /*resuming=*/false);
+}
+
+RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress) {
+  const fs::path dir = run_dir;
+  if (fs::exists(dir / "metrics.json")) {
+    RunOutcome out;
+    out.metrics = read_json(dir / "metrics.json");
+    out.diverged = out.metrics.value("status", "") == "diverged";
+    return out;
+  }
+  const json config = read_json(dir / "config.json");
+  Session s = open_session(config, (dir / "config.json").string(), paths);
+  return run_session(s, dir, paths, show_progress, /*resuming=*/true);
+}
+
+json evaluate(const std::string& run_dir, const RunPaths& paths,
+              const std::vector<std::string>& splits, int64_t samples) {
+  const fs::path dir = run_dir;
+  Session s = open_session(read_json(dir / "config.json"), (dir / "config.json").string(), paths);
+  load_model(dir / "model.pt", s.model());
+  seed_global(derive_seed(s.cfg.seed, "final-eval"));
+  json out = {{"task", s.cfg.task}, {"method", dfl::to_string(s.cfg.method)}, {"seed", s.cfg.seed}};
+  for (const auto& name : splits) {
+    s.ds.split(name);  // InvalidArgument for an unknown split name
+    out[name] = evaluate_split(s, name, samples).to_json();
+  }
+  return out;
+}
+
+torch::Tensor sample(const std::string& run_dir, const RunPaths& paths, const std::string& split,
+                     int64_t index, int64_t n, torch::Tensor* truth) {
+  const fs::path dir = run_dir;
+  Session s = open_session(read_json(dir / "config.json"), (dir / "config.json").string(), paths);
+  if (!s.predictor)
+    fail("run ", run_dir, " trained a policy, which has no predictive distribution");
+  const data::Split& sp = s.ds.split(split);
+  DIFFDFL_CHECK(index >= 0 && index < sp.size(), "--index ", index, " is out of range for the ",
+                split, " split of ", sp.size(), " rows");
+  DIFFDFL_CHECK(n >= 1, "--n must be >= 1, got ", n);
+  load_model(dir / "model.pt", s.model());
+  seed_global(derive_seed(s.cfg.seed, "sample." + split + "." + std::to_string(index)));
+  torch::NoGradGuard no_grad;
+  s.predictor->train(false);
+  const torch::Tensor x = sp.x.index({torch::indexing::Slice(index, index + 1)});
+  if (truth != nullptr) *truth = sp.y[index].clone();
+  return s.predictor->sample(x, n, models::GraphMode::kNone)[0].to(torch::kCPU, torch::kDouble);
+}
+
+}  // namespace diffdfl::experiment

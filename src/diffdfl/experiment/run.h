@@ -1,0 +1,65 @@
+// Runs: one method on one task with one seed, in a run directory that keeps everything needed to
+// inspect, re-evaluate or continue it:
+//
+//   DIR/config.json   the resolved configuration (every option)
+//   DIR/curve.csv     per epoch: train/hold/test cost (and the task's extra metrics), seconds
+//   DIR/checkpoint.pt the trainer's state after the last finished epoch (model, best model,
+//                     optimizer, counters, RNG): `diffdfl train --resume DIR` continues from it
+//   DIR/model.pt      the selected (best hold-out) model
+//   DIR/metrics.json  the final metrics (written last; its presence marks a finished run)
+//
+// Every file is written atomically. Nothing is created before the configuration, the data and the
+// decision program have been validated.
+//
+// Example:
+//   experiment::TrainRequest req;
+//   req.config = experiment::resolve_config("configs", "smoke", "power", "dfl-mlp", 1, "", {});
+//   req.out_dir = "runs/power-dfl-mlp";
+//   experiment::RunOutcome out = experiment::train(req);
+//   std::cout << out.metrics.dump(2);
+#pragma once
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace diffdfl::experiment {
+
+struct RunPaths {
+  std::string data_dir = "data";
+  std::string cache_dir = "runs/.cache";  ///< pretrained models shared between runs
+};
+
+struct TrainRequest {
+  nlohmann::json config;  ///< resolved (resolve_config), validated here
+  std::string out_dir;
+  RunPaths paths;
+  bool show_progress = true;
+};
+
+struct RunOutcome {
+  nlohmann::json metrics;
+  bool diverged = false;  ///< stopped because of repeated non-finite steps
+};
+
+/// A fresh run into out_dir (which must not exist or be empty).
+RunOutcome train(const TrainRequest& request);
+
+/// Continues the run in run_dir from its checkpoint (or from the start if it has none). On the same
+/// machine and thread count the result is bit-identical to an uninterrupted run. A finished run is
+/// left as it is and its metrics are returned.
+RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress = true);
+
+/// Re-evaluates the selected model of a finished run on `splits` (default hold and test) with the
+/// run's evaluation settings (`samples` > 0 overrides M). Deterministic for a given run.
+nlohmann::json evaluate(const std::string& run_dir, const RunPaths& paths,
+                        const std::vector<std::string>& splits, int64_t samples = 0);
+
+/// n samples of y for one context of a split from the run's selected model: [n, y_dim] float64,
+/// and the context's true y in `truth` ([y_dim]) when given.
+torch::Tensor sample(const std::string& run_dir, const RunPaths& paths, const std::string& split,
+                     int64_t index, int64_t n, torch::Tensor* truth = nullptr);
+
+}  // namespace diffdfl::experiment
