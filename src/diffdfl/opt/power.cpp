@@ -50,11 +50,20 @@ void for_each_instance(int64_t B, const Fn& fn) {
 PowerGradient parse_power_gradient(const std::string& name) {
   if (name == "reference") return PowerGradient::kReference;
   if (name == "exact") return PowerGradient::kExact;
-  fail("power gradient mode '", name, "' is not valid; use reference or exact");
+  if (name == "smoothed") return PowerGradient::kSmoothed;
+  fail("power gradient mode '", name, "' is not valid; use reference, exact or smoothed");
 }
 
 const char* to_string(PowerGradient g) {
-  return g == PowerGradient::kExact ? "exact" : "reference";
+  switch (g) {
+    case PowerGradient::kExact:
+      return "exact";
+    case PowerGradient::kSmoothed:
+      return "smoothed";
+    case PowerGradient::kReference:
+      break;
+  }
+  return "reference";
 }
 
 void PowerOptions::validate() const {
@@ -84,9 +93,11 @@ torch::Tensor PowerProgram::grad_z(const torch::Tensor& y, const torch::Tensor& 
          options_.gamma_over * (r > 0).to(r.scalar_type());
 }
 
-torch::Tensor PowerProgram::saa_hessian(const torch::Tensor& y, const torch::Tensor& /*z*/) const {
-  return torch::eye(options_.n, y.options().dtype(torch::kDouble))
-      .expand({y.size(0), options_.n, options_.n});
+torch::Tensor PowerProgram::saa_hessian(const torch::Tensor& y, const torch::Tensor& z) const {
+  const torch::Tensor eye = torch::eye(options_.n, y.options().dtype(torch::kDouble))
+                                .expand({y.size(0), options_.n, options_.n});
+  if (options_.gradient != PowerGradient::kSmoothed) return eye;
+  return eye + torch::diag_embed(smoothed_curvature(y, z));
 }
 
 torch::Tensor PowerProgram::cross_vjp(const torch::Tensor& y, const torch::Tensor& /*z*/,
@@ -140,11 +151,29 @@ Solution PowerProgram::solve(const torch::Tensor& y, const SolverOptions& option
   return sol;
 }
 
+torch::Tensor PowerProgram::smoothed_curvature(const torch::Tensor& y,
+                                               const torch::Tensor& z) const {
+  const torch::Tensor y64 = y.to(torch::kDouble);
+  const double M = static_cast<double>(y.size(1));
+  // Silverman's rule per hour: h = 1.06 σ̂ M^(−1/5), σ̂ floored so identical samples stay finite.
+  const torch::Tensor sd =
+      y.size(1) > 1 ? y64.std(1) : torch::zeros({y.size(0), y.size(2)}, y64.options());
+  const torch::Tensor bw = (1.06 * sd * std::pow(M, -0.2))
+                               .clamp_min(1e-3 * (1.0 + y64.abs().amax({1, 2}, true).squeeze(1)));
+  const torch::Tensor u = (z.to(torch::kDouble).unsqueeze(1) - y64) / bw.unsqueeze(1);
+  const torch::Tensor density = (torch::exp(-0.5 * u * u).mean(1) / (bw * std::sqrt(2 * M_PI)));
+  return (options_.gamma_under + options_.gamma_over) * density;
+}
+
 Adjoint PowerProgram::adjoint(const torch::Tensor& y, const Solution& sol,
                               const torch::Tensor& dl_dz) const {
   const torch::Tensor yc = cpu64(y);
   const torch::Tensor zc = cpu64(sol.z);
   const torch::Tensor uc = cpu64(dl_dz);
+  // Diagonal of H: 1 (reference, exact) or 1 + (γu + γo) p̂_h(z_h) (smoothed).
+  const torch::Tensor hc = options_.gradient == PowerGradient::kSmoothed
+                               ? (1.0 + smoothed_curvature(yc, zc)).contiguous()
+                               : torch::ones_like(zc);
   const int64_t B = yc.size(0);
   const int64_t M = yc.size(1);
   const int64_t n = options_.n;
@@ -154,18 +183,22 @@ Adjoint PowerProgram::adjoint(const torch::Tensor& y, const Solution& sol,
   const double* yp = yc.data_ptr<double>();
   const double* zp = zc.data_ptr<double>();
   const double* up = uc.data_ptr<double>();
+  const double* hp = hc.data_ptr<double>();
   double* ap = a.data_ptr<double>();
   for_each_instance(B, [&](int64_t b) {
     const detail::PowerAnalysis an =
         detail::analyse_power_solution(yp + b * M * n, M, n, params, zp + b * n);
     for (size_t k = 0; k < an.chain_start.size(); ++k) {
       if (exact && an.pin_sample[k] >= 0) continue;  // a pinned chain does not respond to ∇F
+      // The chain moves as one: dz_C = Σ_C ρ / Σ_C H_jj, so a_j = Σ_C u / Σ_C H_jj on the chain.
       double sum = 0.0;
-      for (int j = an.chain_start[k]; j <= an.chain_end[k]; ++j)
+      double curvature = 0.0;
+      for (int j = an.chain_start[k]; j <= an.chain_end[k]; ++j) {
         sum += up[b * n + j];
-      const double mean = sum / static_cast<double>(an.chain_end[k] - an.chain_start[k] + 1);
+        curvature += hp[b * n + j];
+      }
       for (int j = an.chain_start[k]; j <= an.chain_end[k]; ++j)
-        ap[b * n + j] = mean;
+        ap[b * n + j] = sum / curvature;
     }
   });
   Adjoint adj;

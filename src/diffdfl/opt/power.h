@@ -26,9 +26,9 @@
 
 namespace diffdfl::opt {
 
-enum class PowerGradient { kReference, kExact };
+enum class PowerGradient { kReference, kExact, kSmoothed };
 
-/// "reference" / "exact" ↔ PowerGradient; InvalidArgument for another name.
+/// "reference" / "exact" / "smoothed" ↔ PowerGradient; InvalidArgument for another name.
 PowerGradient parse_power_gradient(const std::string& name);
 const char* to_string(PowerGradient g);
 
@@ -55,7 +55,7 @@ class PowerProgram : public StochasticProgram {
   torch::Tensor cost(const torch::Tensor& y, const torch::Tensor& z) const override;
   /// The a.e. gradient −γu·1[y > z] + γo·1[z > y] + (z − y).
   torch::Tensor grad_z(const torch::Tensor& y, const torch::Tensor& z) const override;
-  /// The a.e. Hessian I.
+  /// The a.e. Hessian I (smoothed mode: I + diag of smoothed_curvature).
   torch::Tensor saa_hessian(const torch::Tensor& y, const torch::Tensor& z) const override;
   /// ∂∇_z f/∂y = −I a.e.
   torch::Tensor cross_vjp(const torch::Tensor& y, const torch::Tensor& z,
@@ -63,6 +63,8 @@ class PowerProgram : public StochasticProgram {
 
   /// Exact dynamic-programming solve (status kSolved, one "iteration").
   Solution solve(const torch::Tensor& y, const SolverOptions& options) const override;
+  /// The kernel estimate of (γu + γo) p_h(z_h) per hour → [B, n] (the smoothed mode's curvature).
+  torch::Tensor smoothed_curvature(const torch::Tensor& y, const torch::Tensor& z) const;
   /// Chain-structured adjoint (see the header comment) for the configured gradient mode.
   Adjoint adjoint(const torch::Tensor& y, const Solution& sol,
                   const torch::Tensor& dl_dz) const override;
