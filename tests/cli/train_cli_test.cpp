@@ -1,0 +1,224 @@
+// `diffdfl train / eval / sample`, run as a user would: every method on every task (smoke preset),
+// kill-and-resume equivalence, and named errors that leave no run directory behind.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "cli_test_util.h"
+
+namespace {
+
+using namespace diffdfl::cli_testing;
+using nlohmann::json;
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = temp_path(name);
+  fs::remove_all(d);
+  return d;
+}
+
+std::string quoted(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
+
+json read_json(const fs::path& p) {
+  return json::parse(slurp(p));
+}
+
+/// Lines of a text file.
+std::vector<std::string> lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::istringstream in(slurp(p));
+  for (std::string l; std::getline(in, l);)
+    out.push_back(l);
+  return out;
+}
+
+void run_every_method(const std::string& task) {
+  const fs::path root = fresh_dir("every_" + task);
+  const std::vector<std::string> methods = {
+      "two-stage-mlp",   "two-stage-gaussian", "two-stage-diffusion", "dfl-mlp", "dfl-gaussian-rp",
+      "dfl-gaussian-sf", "dfl-diffusion-rp",   "dfl-diffusion-sf",    "policy"};
+  for (const auto& m : methods) {
+    const fs::path dir = root / m;
+    const Result r = run("train --quiet --preset smoke --task " + task + " --method " + m +
+                         " --out " + quoted(dir) + " --cache-dir " + quoted(root / "cache"));
+    ASSERT_EQ(r.code, 0) << task << " " << m << "\n" << r.err;
+    const json metrics = read_json(dir / "metrics.json");
+    EXPECT_EQ(json::parse(r.out), metrics);
+    for (const char* key :
+         {"task", "method", "seed", "preset", "test_cost", "hold_cost", "best_epoch", "epochs_run",
+          "train_seconds", "peak_rss_mb", "solver_failures", "skipped_steps"}) {
+      EXPECT_TRUE(metrics.contains(key)) << m << " lacks " << key;
+    }
+    EXPECT_EQ(metrics["task"], task);
+    EXPECT_EQ(metrics["method"], m);
+    EXPECT_TRUE(std::isfinite(metrics["test_cost"].get<double>())) << m;
+    EXPECT_TRUE(std::isfinite(metrics["hold_cost"].get<double>())) << m;
+    EXPECT_GT(metrics["peak_rss_mb"].get<double>(), 10.0);
+    EXPECT_EQ(metrics["solver_failures"], 0) << m;
+    EXPECT_EQ(metrics["skipped_steps"], 0) << m;
+    if (m != "policy") {
+      EXPECT_TRUE(std::isfinite(metrics["test_rmse"].get<double>())) << m;
+    }
+    if (task == "portfolio") {
+      EXPECT_TRUE(metrics.contains("test_return"));
+      EXPECT_TRUE(metrics.contains("test_regret"));
+      EXPECT_GE(metrics["test_regret"].get<double>(), 0.0);
+    }
+    const bool two_stage = m.rfind("two-stage", 0) == 0;
+    EXPECT_EQ(metrics["epochs_run"], two_stage ? 0 : 1) << m;
+    const auto curve = lines(dir / "curve.csv");
+    ASSERT_EQ(curve.size(), two_stage ? 2u : 3u) << m;  // header, epoch -1, epoch 0
+    EXPECT_EQ(curve[0].rfind("epoch,train_cost,fit_loss,hold_cost,test_cost", 0), 0u) << curve[0];
+    EXPECT_TRUE(fs::exists(dir / "config.json"));
+    EXPECT_TRUE(fs::exists(dir / "model.pt"));
+    EXPECT_EQ(read_json(dir / "config.json")["method"], m);
+  }
+}
+
+TEST(TrainCli, EveryMethodOnSynthetic) {
+  run_every_method("synthetic");
+}
+TEST(TrainCli, EveryMethodOnContextualSynthetic) {
+  run_every_method("synthetic-contextual");
+}
+TEST(TrainCli, EveryMethodOnPower) {
+  run_every_method("power");
+}
+TEST(TrainCli, EveryMethodOnPortfolio) {
+  run_every_method("portfolio");
+}
+
+/// The metrics and curve of a run without the fields that measure time or memory.
+std::pair<json, std::vector<std::string>> comparable(const fs::path& dir) {
+  json m = read_json(dir / "metrics.json");
+  for (const char* k : {"train_seconds", "wall_seconds", "peak_rss_mb", "pretrain"})
+    m.erase(k);
+  std::vector<std::string> curve;
+  for (const auto& l : lines(dir / "curve.csv")) {
+    // Drop the seconds and cumulative_seconds columns (5th and 4th from the end).
+    std::vector<std::string> cells;
+    std::stringstream ss(l);
+    for (std::string c; std::getline(ss, c, ',');)
+      cells.push_back(c);
+    cells.erase(cells.end() - 5, cells.end() - 3);
+    std::string joined;
+    for (const auto& c : cells)
+      joined += c + ",";
+    curve.push_back(joined);
+  }
+  return {m, curve};
+}
+
+TEST(TrainCli, KilledRunResumesToTheSameResult) {
+  const fs::path root = fresh_dir("resume");
+  const std::string common =
+      " --quiet --preset smoke --task power --method dfl-diffusion-sf --set train.epochs=6 "
+      "--set eval.samples=16 --cache-dir " +
+      quoted(root / "cache");
+  const Result whole = run("train" + common + " --out " + quoted(root / "whole"));
+  ASSERT_EQ(whole.code, 0) << whole.err;
+
+  // The same run, killed with SIGKILL once it has checkpointed at least one epoch, then resumed.
+  const fs::path dir = root / "killed";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = std::string("exec '") + DIFFDFL_CLI_PATH + "' train" + common +
+                            " --out " + quoted(dir) + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool killed = false;
+  for (int i = 0; i < 6000 && !killed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (fs::exists(dir / "curve.csv") && lines(dir / "curve.csv").size() >= 3) {
+      kill(pid, SIGKILL);
+      killed = true;
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(killed) << "the run never checkpointed an epoch";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_FALSE(fs::exists(dir / "metrics.json"));
+  const Result resumed =
+      run("train --quiet --resume " + quoted(dir) + " --cache-dir " + quoted(root / "cache"));
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const auto a = comparable(root / "whole");
+  const auto b = comparable(dir);
+  EXPECT_EQ(a.first, b.first);
+  EXPECT_EQ(a.second, b.second);
+  // Resuming a finished run changes nothing.
+  const Result again = run("train --quiet --resume " + quoted(dir));
+  EXPECT_EQ(again.code, 0);
+  EXPECT_EQ(json::parse(again.out), read_json(dir / "metrics.json"));
+}
+
+TEST(TrainCli, EvalReproducesMetricsAndSampleWritesCsv) {
+  const fs::path root = fresh_dir("eval");
+  const fs::path dir = root / "run";
+  ASSERT_EQ(
+      run("train --quiet --preset smoke --task synthetic --method two-stage-diffusion --out " +
+          quoted(dir) + " --cache-dir " + quoted(root / "cache"))
+          .code,
+      0);
+  const json metrics = read_json(dir / "metrics.json");
+  const Result ev = run("eval --run " + quoted(dir));
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  const json e = json::parse(ev.out);
+  EXPECT_EQ(e["test"]["cost"].get<double>(), metrics["test_cost"].get<double>());
+  EXPECT_EQ(e["hold"]["cost"].get<double>(), metrics["hold_cost"].get<double>());
+  const Result s = run("sample --run " + quoted(dir) + " --split test --index 3 --n 7");
+  ASSERT_EQ(s.code, 0) << s.err;
+  std::istringstream in(s.out);
+  std::vector<std::string> rows;
+  for (std::string l; std::getline(in, l);)
+    rows.push_back(l);
+  ASSERT_EQ(rows.size(), 8u);
+  EXPECT_EQ(rows[0].rfind("y0,y1,", 0), 0u);
+  expect_failure("sample --run " + quoted(dir) + " --split test --index 999 --n 3",
+                 {"--index 999", "200"});
+}
+
+TEST(TrainCli, BadConfigurationsFailWithoutARunDirectory) {
+  const fs::path root = fresh_dir("bad");
+  struct Case {
+    std::string args;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {"--task power --method dfl-mlp --set train.lrr=1", {"unknown key 'train.lrr'"}},
+      {"--task power --method dfl-mlp --set train.lr=-1", {"train.lr", "must be > 0"}},
+      {"--task power --method dfl-mlp --set diffusion.width=0", {"diffusion", "width"}},
+      {"--task power --method dfl-mlp --set program.ramp=x", {"program.ramp", "expected a number"}},
+      {"--task power --method nonsense", {"--method"}},
+      {"--task weather --method dfl-mlp", {"--task"}},
+      {"--task power --method dfl-mlp --preset huge", {"unknown preset 'huge'", "smoke"}},
+      {"--method dfl-mlp", {"--task and --method are required"}},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    const fs::path dir = root / ("case" + std::to_string(i++));
+    const std::string preset =
+        c.args.find("--preset") == std::string::npos ? " --preset smoke " : " ";
+    expect_failure("train --quiet" + preset + c.args + " --out " + quoted(dir), c.message);
+    EXPECT_FALSE(fs::exists(dir)) << c.args;
+  }
+  // An existing, non-empty directory is never overwritten.
+  const fs::path used = root / "used";
+  fs::create_directories(used);
+  std::ofstream(used / "keep.txt") << "x";
+  expect_failure("train --quiet --preset smoke --task power --method dfl-mlp --out " + quoted(used),
+                 {"exists and is not empty", "--resume"});
+  EXPECT_EQ(slurp(used / "keep.txt"), "x");
+}
+
+}  // namespace
