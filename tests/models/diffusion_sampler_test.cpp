@@ -143,12 +143,11 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
     double eta;
     int64_t steps;
     int64_t segments;
+    double clip = 0;
   };
-  const Case cases[] = {{SamplerKind::kDdim, 0.8, 0, 8},
-                        {SamplerKind::kDdim, 0.0, 23, 5},
-                        {SamplerKind::kDdpm, 0.0, 0, 1},
-                        {SamplerKind::kDdpm, 0.0, 60, 60},
-                        {SamplerKind::kDdim, 0.5, 13, 0}};
+  const Case cases[] = {{SamplerKind::kDdim, 0.8, 0, 8},  {SamplerKind::kDdim, 0.0, 23, 5},
+                        {SamplerKind::kDdpm, 0.0, 0, 1},  {SamplerKind::kDdpm, 0.0, 60, 60},
+                        {SamplerKind::kDdim, 0.5, 13, 0}, {SamplerKind::kDdim, 0.0, 12, 3, 5.0}};
   for (const Case& c : cases) {
     torch::manual_seed(5);
     auto net = small_net(3, 2);
@@ -157,6 +156,7 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
     so.eta = c.eta;
     so.steps = c.steps;
     so.checkpoint_segments = c.segments;
+    so.clip_x0 = c.clip;
     const auto plan = plan_reverse_steps(s, so);
     const int64_t segments = so.resolved_segments(s.steps());
     const torch::Tensor x0 = torch::randn({3, 3}, torch::kDouble);
@@ -178,7 +178,8 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
     }
     const std::string what = "kind=" + to_string(c.kind) + " eta=" + std::to_string(c.eta) +
                              " S=" + std::to_string(c.steps) +
-                             " segments=" + std::to_string(segments);
+                             " segments=" + std::to_string(segments) +
+                             " clip=" + std::to_string(c.clip);
     const torch::Tensor full = testing::flatten_all(grads[0]);
     const torch::Tensor ckpt = testing::flatten_all(grads[1]);
     EXPECT_GT(full.abs().max().item<double>(), 1e-6) << what;
@@ -189,6 +190,35 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
     EXPECT_LT(relative_error(gx[1], gx[0]), 1e-5) << what;
     EXPECT_LT(relative_error(gy[1], gy[0]), 1e-5) << what;
   }
+}
+
+// clip_x0 bounds the final samples (the last DDIM step returns ŷ0) and is a no-op when no ŷ0
+// reaches the bound.
+TEST(ReverseProcess, ClipX0BoundsTheSamplesAndIsInactiveWhenLoose) {
+  torch::manual_seed(4);
+  auto net = small_net(3, 2);
+  const NoiseSchedule s = small_schedule(40);
+  const torch::Tensor x = torch::randn({4, 3}, torch::kDouble);
+  const torch::Tensor y_start = 3.0 * torch::randn({4, 50, 2}, torch::kDouble);
+  SamplerOptions so;
+  so.steps = 8;
+  torch::manual_seed(1);
+  const torch::Tensor free =
+      run_reverse_process(net, plan_reverse_steps(s, so), x, y_start, GraphMode::kNone, 1);
+  const double bound = 0.5 * free.abs().max().item<double>();
+  so.clip_x0 = bound;
+  torch::manual_seed(1);
+  const torch::Tensor clipped =
+      run_reverse_process(net, plan_reverse_steps(s, so), x, y_start, GraphMode::kNone, 1);
+  EXPECT_LE(clipped.abs().max().item<double>(), bound + 1e-12);
+  EXPECT_FALSE(torch::allclose(clipped, free));
+  so.clip_x0 = 1e9;
+  torch::manual_seed(1);
+  const torch::Tensor loose =
+      run_reverse_process(net, plan_reverse_steps(s, so), x, y_start, GraphMode::kNone, 1);
+  EXPECT_TRUE(torch::allclose(loose, free, 1e-10, 1e-10));
+  so.clip_x0 = -1;
+  EXPECT_THROW(so.validate(), InvalidArgument);
 }
 
 TEST(ReverseProcess, CheckpointedWithoutInputGradsAndRepeatedBackward) {

@@ -23,4 +23,11 @@ std::vector<torch::Tensor> epoch_batches(int64_t n, int64_t batch_size, uint64_t
   return out;
 }
 
+torch::Tensor shuffled_rows(const torch::Tensor& y, uint64_t seed, const std::string& purpose,
+                            int64_t epoch, int64_t batch) {
+  auto gen = make_generator(derive_seed(
+      seed, purpose + ".shuffle." + std::to_string(epoch) + "." + std::to_string(batch)));
+  return y.index_select(0, torch::randperm(y.size(0), gen, torch::kLong).to(y.device()));
+}
+
 }  // namespace diffdfl::dfl

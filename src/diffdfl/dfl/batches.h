@@ -19,4 +19,11 @@ namespace diffdfl::dfl {
 std::vector<torch::Tensor> epoch_batches(int64_t n, int64_t batch_size, uint64_t seed,
                                          const std::string& purpose, int64_t epoch);
 
+/// The rows of y [B, ...] in a random order drawn from (seed, purpose, epoch, batch): pairs each x
+/// with another row's y. Only meaningful where y is known to be independent of x (the synthetic
+/// task, as the reference's pretraining does), where it keeps a conditional model from memorising
+/// the training pairs.
+torch::Tensor shuffled_rows(const torch::Tensor& y, uint64_t seed, const std::string& purpose,
+                            int64_t epoch, int64_t batch);
+
 }  // namespace diffdfl::dfl

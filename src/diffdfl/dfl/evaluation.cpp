@@ -35,7 +35,8 @@ struct Accumulator {
 
   SplitMetrics finish() const {
     SplitMetrics m;
-    const double n = std::max<int64_t>(usable, 1);
+    // With no usable instance the split has no cost: NaN (null in JSON), never a flattering 0.
+    const double n = usable > 0 ? static_cast<double>(usable) : std::nan("");
     m.cost = cost / n;
     for (const auto& [name, v] : extra)
       m.extra[name] = v / n;
@@ -49,11 +50,15 @@ struct Accumulator {
 }  // namespace
 
 nlohmann::json SplitMetrics::to_json() const {
-  nlohmann::json j = {
-      {"cost", cost}, {"instances", instances}, {"solver_failures", solver_failures}};
+  const auto number_or_null = [](double v) {
+    return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+  };
+  nlohmann::json j = {{"cost", number_or_null(cost)},
+                      {"instances", instances},
+                      {"solver_failures", solver_failures}};
   if (!std::isnan(rmse)) j["rmse"] = rmse;
   for (const auto& [k, v] : extra)
-    j[k] = v;
+    j[k] = number_or_null(v);
   return j;
 }
 

@@ -21,8 +21,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
 }
 
 PredictorFitter::PredictorFitter(models::Predictor& predictor, const PretrainConfig& config,
-                                 torch::Tensor x, torch::Tensor y, uint64_t seed)
-    : predictor_(predictor), config_(config), x_(std::move(x)), y_(std::move(y)), seed_(seed) {
+                                 torch::Tensor x, torch::Tensor y, uint64_t seed,
+                                 bool shuffle_targets)
+    : predictor_(predictor),
+      config_(config),
+      x_(std::move(x)),
+      y_(std::move(y)),
+      seed_(seed),
+      shuffle_targets_(shuffle_targets) {
   optimizer_ =
       make_optimizer(predictor_.parameters(), config_.optimizer, config_.lr, config_.weight_decay);
 }
@@ -35,8 +41,9 @@ double PredictorFitter::run_epoch(int64_t epoch,
   int64_t b = 0;
   for (const torch::Tensor& idx : batches) {
     optimizer_->zero_grad();
-    const torch::Tensor loss =
-        predictor_.fit_loss(x_.index_select(0, idx), y_.index_select(0, idx));
+    torch::Tensor yb = y_.index_select(0, idx);
+    if (shuffle_targets_) yb = shuffled_rows(yb, seed_, "pretrain", epoch, b);
+    const torch::Tensor loss = predictor_.fit_loss(x_.index_select(0, idx), yb);
     loss.backward();
     optimizer_->step();
     const double v = loss.item<double>();

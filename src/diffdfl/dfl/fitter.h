@@ -18,8 +18,9 @@ namespace diffdfl::dfl {
 
 class PredictorFitter {
  public:
+  /// With `shuffle_targets` each minibatch pairs x with permuted y (see batches.h).
   PredictorFitter(models::Predictor& predictor, const PretrainConfig& config, torch::Tensor x,
-                  torch::Tensor y, uint64_t seed);
+                  torch::Tensor y, uint64_t seed, bool shuffle_targets = false);
 
   /// One epoch; returns the mean fitting loss. `on_batch(b, n_batches, loss)` reports progress.
   double run_epoch(int64_t epoch,
@@ -35,6 +36,7 @@ class PredictorFitter {
   torch::Tensor x_;
   torch::Tensor y_;
   uint64_t seed_;
+  bool shuffle_targets_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
 };
 

@@ -49,6 +49,7 @@ void read_diffusion(ConfigReader r, models::DiffusionOptions& o) {
   get_enum<models::SamplerKind>(r, "sampler", o.sampler.kind, models::parse_sampler_kind,
                                 [](models::SamplerKind k) { return models::to_string(k); });
   r.get("eta", o.sampler.eta);
+  r.get("clip_x0", o.sampler.clip_x0);
   r.get("sample_steps", o.sampler.steps);
   r.get("checkpoint_segments", o.sampler.checkpoint_segments);
   r.get("elbo_draws", o.elbo.draws);
@@ -76,6 +77,7 @@ json diffusion_json(const models::DiffusionOptions& o) {
           {"time_hidden", o.network.time_hidden},
           {"sampler", models::to_string(o.sampler.kind)},
           {"eta", o.sampler.eta},
+          {"clip_x0", o.sampler.clip_x0},
           {"sample_steps", o.sampler.steps},
           {"checkpoint_segments", o.sampler.checkpoint_segments},
           {"elbo_draws", o.elbo.draws},
@@ -112,6 +114,7 @@ RunConfig RunConfig::from_json(const json& j, const std::string& source) {
     c.solver = j.at("solver");
   }
   r.get("target_scaling", c.target_scaling);
+  r.get("shuffle_targets", c.shuffle_targets);
   read_diffusion(r.child("diffusion"), c.diffusion);
   {
     ConfigReader g = r.child("gaussian");
@@ -227,6 +230,7 @@ json RunConfig::to_json() const {
   j["program"] = program;
   j["solver"] = solver;
   j["target_scaling"] = target_scaling;
+  j["shuffle_targets"] = shuffle_targets;
   j["diffusion"] = diffusion_json(diffusion);
   j["gaussian"] = {{"width", gaussian.width}, {"hidden_layers", gaussian.hidden_layers}};
   j["mlp"] = {
@@ -265,6 +269,7 @@ json RunConfig::pretrain_identity() const {
              {"data", all["data"]},
              {"predictor", to_string(predictor_kind(method))},
              {"target_scaling", target_scaling},
+             {"shuffle_targets", shuffle_targets},
              {"pretrain", all["pretrain"]},
              {"format", 1}};
   switch (predictor_kind(method)) {
@@ -272,8 +277,8 @@ json RunConfig::pretrain_identity() const {
       // The sampler and ELBO settings do not change the fitted network.
       json d = all["diffusion"];
       for (const char* k :
-           {"sampler", "eta", "sample_steps", "checkpoint_segments", "elbo_draws", "elbo_weighting",
-            "elbo_chunk_rows", "timestep_sampler", "uniform_mix", "is_history"}) {
+           {"sampler", "eta", "clip_x0", "sample_steps", "checkpoint_segments", "elbo_draws",
+            "elbo_weighting", "elbo_chunk_rows", "timestep_sampler", "uniform_mix", "is_history"}) {
         d.erase(k);
       }
       id["model"] = d;

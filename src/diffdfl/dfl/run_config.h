@@ -7,7 +7,7 @@
 //     "device": "cpu", "threads": 0,
 //     "data":      {"n_assets": 50, "verified_only": false},
 //     "program":   {...}, "solver": {...},                       // tasks/programs.h
-//     "target_scaling": "standardize",
+//     "target_scaling": "standardize", "shuffle_targets": false,
 //     "diffusion": {"T": 1000, "width": 1024, "sample_steps": 0, "eta": 0, "elbo_draws": 10, ...},
 //     "gaussian":  {"width": 1024, "hidden_layers": 2},
 //     "mlp":       {"width": 1024, "hidden_layers": 3, "bias_only": false},
@@ -90,6 +90,9 @@ struct RunConfig {
   nlohmann::json solver = nlohmann::json::object();
 
   std::string target_scaling = "standardize";  ///< "standardize" | "none"
+  /// Fitting losses (pretraining, and the fit term mixed into DFL) see y permuted within each
+  /// minibatch: valid only where y is independent of x (synthetic; the reference does it there).
+  bool shuffle_targets = false;
   models::DiffusionOptions diffusion;
   models::GaussianOptions gaussian;
   models::MlpOptions mlp;

@@ -24,13 +24,14 @@ json metrics_or_null(const SplitMetrics& m) {
 SplitMetrics metrics_from_json(const json& j) {
   SplitMetrics m;
   if (j.is_null()) return m;
-  m.cost = j.at("cost").get<double>();
+  const auto number = [](const json& v) { return v.is_null() ? std::nan("") : v.get<double>(); };
+  m.cost = number(j.at("cost"));
   m.instances = j.at("instances").get<int64_t>();
   m.solver_failures = j.at("solver_failures").get<int64_t>();
   if (j.contains("rmse")) m.rmse = j.at("rmse").get<double>();
   for (const auto& [k, v] : j.items()) {
     if (k != "cost" && k != "instances" && k != "solver_failures" && k != "rmse")
-      m.extra[k] = v.get<double>();
+      m.extra[k] = number(v);
   }
   return m;
 }
@@ -218,8 +219,11 @@ DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x, const torc
   if (mixing) {
     optimizer_->zero_grad();
     double fit = 0;
+    const torch::Tensor y_fit = config_.shuffle_targets ? shuffled_rows(y, config_.seed, "dfl.fit",
+                                                                        step_epoch_, step_batch_)
+                                                        : y;
     for (int64_t k = 0; k < mix.fit_draws; ++k) {
-      const torch::Tensor l = predictor_->fit_loss(x, y) / static_cast<double>(mix.fit_draws);
+      const torch::Tensor l = predictor_->fit_loss(x, y_fit) / static_cast<double>(mix.fit_draws);
       l.backward();
       fit += l.item<double>();
     }
@@ -264,6 +268,8 @@ EpochRecord DflTrainer::run_epoch(int64_t epoch, const ProgressFn& progress) {
   int64_t counted = 0;
   int64_t b = 0;
   for (const torch::Tensor& idx : batches) {
+    step_epoch_ = epoch;
+    step_batch_ = b;
     const StepResult s =
         train_step(data_.train.x.index_select(0, idx), data_.train.y.index_select(0, idx));
     ++b;

@@ -116,6 +116,8 @@ class DflTrainer {
   int64_t failures_total_ = 0;
   std::string stop_reason_;
   std::vector<EpochRecord> curve_;
+  int64_t step_epoch_ = 0;  // position of the current step (for seeded target shuffling)
+  int64_t step_batch_ = 0;
 };
 
 }  // namespace diffdfl::dfl

@@ -128,7 +128,8 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
     return info;
   }
 
-  dfl::PredictorFitter fitter(predictor, cfg.pretrain, train.x, train.y, cfg.seed);
+  dfl::PredictorFitter fitter(predictor, cfg.pretrain, train.x, train.y, cfg.seed,
+                              cfg.shuffle_targets);
   seed_global(derive_seed(cfg.seed, "pretrain"));
   json meta = {{"identity", cfg.pretrain_identity()},
                {"losses", json::array()},

@@ -20,6 +20,10 @@ torch::Tensor reverse_step(DenoiserImpl& net, const torch::Tensor& y, const Reve
   const torch::Tensor t =
       torch::scalar_tensor(s.t, torch::TensorOptions().dtype(torch::kLong).device(y.device()));
   torch::Tensor eps = net.predict(y, t, ctx);
+  if (s.clip > 0) {
+    const torch::Tensor y0 = ((y - eps * s.sqrt_one_minus_ab) / s.sqrt_ab).clamp(-s.clip, s.clip);
+    eps = (y - y0 * s.sqrt_ab) / s.sqrt_one_minus_ab;
+  }
   if (!torch::GradMode::is_enabled()) {
     eps.mul_(s.c_eps).add_(y, s.c_y);
     if (s.sigma > 0) eps.add_(noise, s.sigma);
@@ -177,6 +181,8 @@ SamplerKind parse_sampler_kind(const std::string& name) {
 void SamplerOptions::validate() const {
   DIFFDFL_CHECK(eta >= 0 && eta <= 1, "SamplerOptions.eta must be in [0, 1], got ", eta);
   DIFFDFL_CHECK(steps >= 0, "SamplerOptions.steps must be >= 0 (0 = T), got ", steps);
+  DIFFDFL_CHECK(std::isfinite(clip_x0) && clip_x0 >= 0,
+                "SamplerOptions.clip_x0 must be >= 0 (0 = no clipping), got ", clip_x0);
   DIFFDFL_CHECK(checkpoint_segments >= 0,
                 "SamplerOptions.checkpoint_segments must be >= 0 (0 = round(sqrt(S))), got ",
                 checkpoint_segments);
@@ -209,6 +215,9 @@ std::vector<ReverseStep> plan_reverse_steps(const NoiseSchedule& schedule,
     const bool consecutive = i == 0 ? s.t == 0 : taus[static_cast<size_t>(i - 1)] == s.t - 1;
     const double ab = schedule.alpha_bar(s.t);
     const double abp = i == 0 ? 1.0 : schedule.alpha_bar(taus[static_cast<size_t>(i - 1)]);
+    s.clip = options.clip_x0;
+    s.sqrt_ab = std::sqrt(ab);
+    s.sqrt_one_minus_ab = std::sqrt(1.0 - ab);
     if (options.kind == SamplerKind::kDdim) {
       s.sigma = options.eta * std::sqrt((1.0 - abp) / (1.0 - ab)) * std::sqrt(1.0 - ab / abp);
       s.c_y = std::sqrt(abp / ab);

@@ -53,6 +53,11 @@ struct SamplerOptions {
   int64_t steps = 0;  ///< S ∈ [1, T]; 0 means T (the reference)
   /// Segments of the checkpointed reparameterization; 0 means round(√S).
   int64_t checkpoint_segments = 0;
+  /// If > 0, each step clamps its estimate ŷ0 = (y − √(1−ᾱ) ε̂)/√ᾱ to [−clip_x0, clip_x0]
+  /// (normalised units) and continues with the ε̂ consistent with the clamped ŷ0, as DDPM's
+  /// `clip_denoised`. Keeps few-step samplers from producing far outliers (ŷ0 divides by √ᾱ_T ≈
+  /// 0.006 at the first step); the reference does not clip (0).
+  double clip_x0 = 0.0;
 
   /// Range checks that need no T (InvalidArgument naming the field).
   void validate() const;
@@ -62,12 +67,16 @@ struct SamplerOptions {
   int64_t resolved_segments(int64_t T) const;
 };
 
-/// One reverse step y ← c_y·y + c_eps·ε_θ(y, t, x) + sigma·ξ.
+/// One reverse step y ← c_y·y + c_eps·ε_θ(y, t, x) + sigma·ξ (ε_θ replaced by the clamped-ŷ0
+/// ε̂ when clip > 0).
 struct ReverseStep {
   int64_t t = 0;
   double c_y = 1;
   double c_eps = 0;
   double sigma = 0;
+  double clip = 0;               ///< SamplerOptions::clip_x0 (0: off)
+  double sqrt_ab = 1;            ///< √ᾱ_t, used when clipping
+  double sqrt_one_minus_ab = 0;  ///< √(1−ᾱ_t)
 };
 
 /// The S steps in execution order (t descending), coefficients computed in float64.
