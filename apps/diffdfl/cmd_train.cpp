@@ -42,12 +42,24 @@ void print_summary(const nlohmann::json& m, const std::string& dir) {
   const bool portfolio = m.contains("test_return");
   const std::string key = portfolio ? "test_return" : "test_cost";
   const std::string initial = portfolio ? "initial_test_return" : "initial_test_cost";
+  const std::string method = m["method"].get<std::string>();
+  const auto value = [&](const std::string& k) {
+    std::ostringstream v;
+    v << std::setprecision(5);
+    if (m.contains(k) && m[k].is_number()) {
+      v << m[k].get<double>();
+    } else {
+      v << "n/a (no instance solved)";
+    }
+    return v.str();
+  };
   std::ostringstream line;
-  line << std::setprecision(5) << m["task"].get<std::string>() << " "
-       << m["method"].get<std::string>() << " seed " << m["seed"] << ": test "
-       << (portfolio ? "return " : "cost ") << m[key].get<double>();
-  if (m.contains(initial) && m["method"].get<std::string>().rfind("two-stage", 0) != 0) {
-    line << " (starting model: " << m[initial].get<double>() << ")";
+  line << m["task"].get<std::string>() << " " << method << " seed " << m["seed"] << ": test "
+       << (portfolio ? "return " : "cost ") << value(key);
+  if (m.contains(initial) && method.rfind("two-stage", 0) != 0) {
+    // Every DFL method starts from its two-stage (pretrained) model; the policy from its init.
+    line << (method == "policy" ? " (initial policy: " : " (two-stage model it started from: ")
+         << value(initial) << ")";
   }
   line << ", " << std::setprecision(3) << m["train_seconds"].get<double>() << " s; run in " << dir;
   std::cerr << line.str() << "\n";

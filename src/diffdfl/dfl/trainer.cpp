@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 #include "diffdfl/core/error.h"
@@ -149,7 +150,8 @@ EpochRecord DflTrainer::evaluate_initial() {
   r.test = evaluate(data_.test);
   r.seconds = sw.seconds();
   r.improved = true;
-  best_hold_ = r.hold.cost;
+  // A hold split without a usable instance (NaN) is beaten by any later finite cost.
+  best_hold_ = std::isnan(r.hold.cost) ? std::numeric_limits<double>::infinity() : r.hold.cost;
   best_epoch_ = -1;
   best_state_ = state_tensors();
   for (auto& t : best_state_)
@@ -182,6 +184,7 @@ std::pair<double, int64_t> DflTrainer::dfl_backward(const torch::Tensor& x,
     opt::Solution sol;
     const torch::Tensor z = problem_.layer->decide(samples, &sol);
     const torch::Tensor ok = sol.ok_mask();
+    if (sol.failures() == ok.size(0)) return {std::nan(""), sol.failures()};  // nothing to learn
     const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
     loss.backward();
     return {loss.item<double>(), sol.failures()};
@@ -191,6 +194,7 @@ std::pair<double, int64_t> DflTrainer::dfl_backward(const torch::Tensor& x,
   if (!torch::isfinite(samples).all().item<bool>()) return {std::nan(""), 0};
   const opt::Solution sol = problem_.layer->solve(samples);
   const torch::Tensor ok = sol.ok_mask();
+  if (sol.failures() == ok.size(0)) return {std::nan(""), sol.failures()};  // nothing to learn
   const torch::Tensor z = sol.z.detach().requires_grad_(true);
   const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
   const torch::Tensor dl_dz = torch::autograd::grad({loss}, {z})[0];

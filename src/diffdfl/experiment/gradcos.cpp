@@ -442,8 +442,12 @@ SfRpResult run_sf_vs_rp(const SfRpOptions& options) {
       const bool mixing = mix.fit_weight > 0;
       if (mixing) {
         clear_grads(params);
+        const torch::Tensor y_fit =
+            cfg.shuffle_targets
+                ? dfl::shuffled_rows(y, cfg.seed, "dfl.fit", epoch, static_cast<int64_t>(b))
+                : y;
         for (int64_t k = 0; k < mix.fit_draws; ++k) {
-          const torch::Tensor l = pred->fit_loss(x, y) / static_cast<double>(mix.fit_draws);
+          const torch::Tensor l = pred->fit_loss(x, y_fit) / static_cast<double>(mix.fit_draws);
           l.backward();
         }
         g_fit = take_grads(params);

@@ -27,7 +27,7 @@
 // run_gradcos writes DIR/gradcos_sf_rp.csv and DIR/gradcos_sf_rp_epochs.csv (a),
 // DIR/gradcos_elbo.csv and DIR/gradcos_elbo_timesteps.csv (b), DIR/summary.md and DIR/config.json,
 // all atomically, after validating the options and the configuration (nothing is created for a bad
-// one). docs/gradcos.md explains the outputs and the measured numbers.
+// one). docs/methods.md explains the outputs; docs/results.md has measured numbers.
 //
 // Example:
 //   experiment::GradcosOptions o;

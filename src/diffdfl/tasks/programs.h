@@ -3,7 +3,7 @@
 //   task                              program     keys (defaults)
 //   synthetic, synthetic-contextual   allocation  capacity (2), pooled (true for synthetic)
 //   power                             power       gamma_under (50), gamma_over (0.5), ramp (0.4),
-//                                                 gradient ("reference" | "exact")
+//                                                 gradient ("reference" | "exact" | "smoothed")
 //   portfolio                         portfolio   alpha (1e-6), kkt_ridge (1e-6)
 //   solver section (every task):      tol (1e-10), inaccurate_tol (1e-6), max_iter (100)
 //
