@@ -24,6 +24,7 @@ void setup_train_command(CLI::App& app);   // cmd_train.cpp
 void setup_eval_command(CLI::App& app);    // cmd_eval.cpp
 void setup_sample_command(CLI::App& app);  // cmd_sample.cpp
 void setup_experiment_command(CLI::App& app);  // cmd_experiment.cpp
+void setup_report_commands(CLI::App& app);     // cmd_report.cpp: `table` and `plot`
 
 // `data` subcommands.
 void setup_data_summary(CLI::App& data);  // cmd_data_summary.cpp

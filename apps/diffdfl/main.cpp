@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   diffdfl::cli::setup_eval_command(app);
   diffdfl::cli::setup_sample_command(app);
   diffdfl::cli::setup_experiment_command(app);
+  diffdfl::cli::setup_report_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -42,7 +42,9 @@ std::vector<std::string> preset_names(const std::string& config_dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(config_dir, ec)) {
-    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+    // paper_numbers.json lives beside the presets (for `diffdfl table`) but is not one.
+    if (entry.path().extension() == ".json" && entry.path().stem() != "paper_numbers")
+      names.push_back(entry.path().stem().string());
   }
   std::sort(names.begin(), names.end());
   return names;

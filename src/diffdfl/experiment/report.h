@@ -1,0 +1,214 @@
+// Reports over finished runs (issue 6): the results table of the paper's Table 1 (mean ± std over
+// seeds per task × method, beside the paper's numbers) and figures drawn with gnuplot (learning
+// curves, the results bar chart, sample histograms against the truth, a memory/time chart).
+//
+// Tables. collect_runs finds every run (a directory with metrics.json) under the given paths,
+// build_results_table groups them by (task, method) — one preset per table — and computes over the
+// seeds with a usable test value the mean and sample standard deviation (n − 1) of the task's
+// headline metric (`cost` = test_cost for synthetic, synthetic-contextual and power; `return` =
+// test_return for portfolio), the mean test RMSE, the mean training time and the largest peak RSS.
+// A run whose test_cost is null (no usable test instance) is listed but left out of the numbers.
+// write_results_table writes PREFIX.csv (`task,method,metric,n_seeds,mean,std,paper`) and
+// PREFIX.md (a Markdown table per task), atomically.
+//
+// Figures. Each plot_* function writes PREFIX.gp (a self-contained gnuplot script with its data
+// inline), runs gnuplot on it and leaves PREFIX.png and PREFIX.svg; it throws IoError when gnuplot
+// is not on PATH or fails (the message carries gnuplot's output).
+//
+// Example:
+//   auto runs = experiment::collect_runs({"results/runs"});
+//   auto paper = experiment::load_paper_numbers("configs/paper_numbers.json");
+//   experiment::ResultsTable table = experiment::build_results_table(runs, paper);
+//   experiment::write_results_table(table, "results/table1");  // table1.csv, table1.md
+//   experiment::plot_bars(experiment::read_table_csv("results/table1.csv"), "results/table1");
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "diffdfl/experiment/run.h"
+
+namespace diffdfl::experiment {
+
+// ---------------------------------------------------------------------------------------------
+// Runs and the results table.
+
+/// The parts of one run's metrics.json that reports use. Absent or null numbers are NaN.
+///
+/// Example:
+///   RunRecord r = read_run_record("runs/power/dfl-mlp/cpu-seed1");
+///   if (r.usable()) std::cout << r.headline_value() << "\n";
+struct RunRecord {
+  std::string dir;  ///< the run directory, as found
+  std::string task;
+  std::string method;
+  std::string preset;
+  int64_t seed = 0;
+  std::string status;  ///< "completed" or "diverged"
+  double test_cost = 0;
+  double hold_cost = 0;
+  double test_rmse = 0;
+  double test_return = 0;  ///< portfolio only
+  double test_regret = 0;  ///< portfolio only
+  double train_seconds = 0;
+  double wall_seconds = 0;
+  double peak_rss_mb = 0;
+
+  /// test_return for portfolio, else test_cost.
+  double headline_value() const;
+  /// True when test_cost and the headline value are finite numbers.
+  bool usable() const;
+};
+
+/// `return` for portfolio, `cost` for every other task.
+std::string headline_metric(const std::string& task);
+
+/// Reads DIR/metrics.json. DataError naming the file for a missing or mistyped key (task, method,
+/// seed, preset, test_cost; test_return on portfolio when test_cost is a number).
+RunRecord read_run_record(const std::filesystem::path& run_dir);
+
+/// The runs under `paths`: each path is a run directory (it holds metrics.json) or a directory
+/// searched at any depth for run directories (`.cache` folders are skipped). InvalidArgument names
+/// a path that does not exist or holds no finished run. The result is sorted by directory.
+std::vector<RunRecord> collect_runs(const std::vector<std::string>& paths);
+
+/// One number of the paper.
+struct PaperNumber {
+  double mean = 0;
+  double std = 0;
+};
+
+/// The paper's Table 1 (configs/paper_numbers.json): {"source": "...", "tasks": {task: {method:
+/// {"mean": m, "std": s}}}}, optionally "metrics": {task: "cost"|"return"} (checked against
+/// headline_metric) and "description".
+///
+/// Example:
+///   PaperNumbers p = load_paper_numbers("configs/paper_numbers.json");
+///   if (const PaperNumber* n = p.find("power", "dfl-diffusion-sf")) std::cout << n->mean; // 3.171
+struct PaperNumbers {
+  std::string source;
+  std::map<std::string, std::map<std::string, PaperNumber>> values;  ///< task → method → number
+
+  /// The number for (task, method), or nullptr when the paper has none.
+  const PaperNumber* find(const std::string& task, const std::string& method) const;
+};
+
+/// Reads and checks a paper-numbers file. ConfigError names the file and the offending key (an
+/// unknown task or method, a missing mean, a metric that disagrees with headline_metric).
+PaperNumbers load_paper_numbers(const std::filesystem::path& file);
+
+/// One task × method of the results table. Mean, std and RMSE are over the usable runs (n_seeds of
+/// them); time and memory over every run of the row. NaN marks an empty cell.
+///
+/// Example:
+///   const TableRow& r = table.rows.front();
+///   std::cout << r.task << " " << r.method << " " << r.mean << " ± " << r.std << "\n";
+struct TableRow {
+  std::string task;
+  std::string method;
+  std::string metric;   ///< "cost" or "return"
+  int64_t n_seeds = 0;  ///< usable runs
+  double mean = 0;      ///< NaN when n_seeds == 0
+  double std = 0;       ///< sample std (n − 1); NaN when n_seeds < 2
+  double paper = 0;     ///< the paper's mean, NaN when it has none
+  double paper_std = 0;
+  double rmse = 0;             ///< mean test RMSE (NaN for policy)
+  double regret = 0;           ///< mean test regret (portfolio; NaN elsewhere)
+  double train_seconds = 0;    ///< mean train_seconds
+  double peak_rss_mb = 0;      ///< largest peak_rss_mb
+  std::vector<int64_t> seeds;  ///< seeds of the usable runs, ascending
+  int64_t runs = 0;            ///< every run of the row, usable or not
+};
+
+/// The whole table: rows ordered by task (synthetic, synthetic-contextual, power, portfolio) then
+/// method (two-stage-mlp, two-stage-gaussian, two-stage-diffusion, dfl-mlp, dfl-gaussian-rp,
+/// dfl-gaussian-sf, dfl-diffusion-rp, dfl-diffusion-sf, policy); other names follow, sorted.
+struct ResultsTable {
+  std::string preset;
+  std::string paper_source;
+  std::vector<TableRow> rows;
+  std::vector<RunRecord> excluded;  ///< runs with a null test cost (or headline value)
+  std::vector<RunRecord> diverged;  ///< runs with status "diverged" (still counted when usable)
+};
+
+/// Groups `runs` and computes the rows. InvalidArgument when the runs mix presets (naming a
+/// directory of each) or two runs share (task, method, seed) (naming both directories).
+ResultsTable build_results_table(const std::vector<RunRecord>& runs, const PaperNumbers& paper);
+
+/// The CSV text: header `task,method,metric,n_seeds,mean,std,paper`, one line per row.
+std::string results_csv(const ResultsTable& table);
+/// The Markdown text: a table per task, then the runs left out.
+std::string results_markdown(const ResultsTable& table);
+/// Writes PREFIX.csv and PREFIX.md atomically (creating PREFIX's folder) and returns their paths.
+std::vector<std::string> write_results_table(const ResultsTable& table, const std::string& prefix);
+
+/// Reads a table CSV written by write_results_table (columns found by name; empty cells are NaN;
+/// only task, method, metric, n_seeds, mean, std and paper are filled). DataError names the file
+/// and line of a bad cell.
+std::vector<TableRow> read_table_csv(const std::filesystem::path& file);
+
+// ---------------------------------------------------------------------------------------------
+// Figures (gnuplot).
+
+/// The files one plot wrote.
+struct PlotFiles {
+  std::string script;  ///< PREFIX.gp
+  std::string png;
+  std::string svg;
+};
+
+/// True when a `gnuplot` executable is on PATH.
+bool gnuplot_available();
+
+/// Writes `script` to PREFIX.gp and runs gnuplot on it (the script must write PREFIX.png and
+/// PREFIX.svg). IoError when gnuplot is missing, exits non-zero, or leaves an output empty.
+PlotFiles run_gnuplot_script(const std::string& script, const std::string& prefix);
+
+/// Learning curves: hold-out and test cost per epoch (epoch −1 = the starting model) from each
+/// run's curve.csv, one line per run in each of two panels, labelled by method and seed (and task
+/// when the runs mix tasks).
+///
+/// Example:
+///   plot_curves({"runs/power/dfl-mlp/cpu-seed1", "runs/power/dfl-diffusion-sf/cpu-seed1"},
+///               "figures/power_curves");
+PlotFiles plot_curves(const std::vector<std::string>& run_dirs, const std::string& prefix);
+
+/// The results bar chart: a panel per task, bars = our mean with ± std error bars, the paper's
+/// means as points.
+///
+/// Example:
+///   plot_bars(read_table_csv("results/table1.csv"), "results/table1_bars");
+PlotFiles plot_bars(const std::vector<TableRow>& rows, const std::string& prefix);
+
+/// What plot_samples draws.
+struct SampleHistogramOptions {
+  std::string split = "test";
+  int64_t index = 0;   ///< row of the split
+  int64_t n = 1000;    ///< samples drawn
+  int64_t coord = -1;  ///< one coordinate of y, or −1 for each of the first four
+  int64_t bins = 0;    ///< histogram bins (0: about 2·∛n, at least 10)
+  RunPaths paths;      ///< data_dir is needed to find the context's true y
+};
+
+/// Histograms of n samples of y for one context from the run's selected model (experiment::sample,
+/// the same draw as `diffdfl sample`), with the true value and the sample mean as vertical lines.
+///
+/// Example:
+///   SampleHistogramOptions o;
+///   o.n = 500;
+///   o.paths.data_dir = "data";
+///   plot_samples("runs/synthetic/dfl-diffusion-sf/cpu-seed1", o, "figures/samples");
+PlotFiles plot_samples(const std::string& run_dir, const SampleHistogramOptions& options,
+                       const std::string& prefix);
+
+/// Memory and time: from a CSV with columns `setting,peak_mb,seconds_per_epoch`, two bar panels
+/// (peak memory in MB, seconds per epoch) with one bar per setting.
+///
+/// Example:
+///   plot_memory("results/memory.csv", "results/memory");
+PlotFiles plot_memory(const std::filesystem::path& csv, const std::string& prefix);
+
+}  // namespace diffdfl::experiment
