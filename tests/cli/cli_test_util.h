@@ -38,6 +38,14 @@ inline fs::path temp_path(const std::string& name) {
   return dir / (std::to_string(counter++) + "_" + name);
 }
 
+// A fresh, empty directory under the process's temporary folder.
+inline fs::path temp_dir(const std::string& name) {
+  const fs::path dir = temp_path(name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 // Runs `diffdfl <args>` (args are shell words, quoted by the caller where needed).
 inline Result run(const std::string& args) {
   const fs::path err = temp_path("stderr.txt");

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_test_util.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/seed.h"
 #include "diffdfl/experiment/presets.h"
@@ -27,21 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  static std::atomic<int> counter{0};
-  const fs::path dir = fs::temp_directory_path() /
-                       ("diffdfl_gradcos_" + std::to_string(::getpid())) /
-                       (std::to_string(counter++) + "_" + name);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using cli_testing::slurp;
+using cli_testing::temp_dir;
 
 double mean_of(const std::vector<double>& v) {
   double s = 0;
@@ -365,36 +353,16 @@ TEST(Gradcos, RunWritesEveryFileAndRejectsBadOptions) {
 // ---------------------------------------------------------------------------------------------
 // The command line.
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult run_cli(const std::string& args) {
-  const fs::path err = temp_dir("cli") / "stderr.txt";
-  const std::string cmd =
-      std::string("'") + DIFFDFL_CLI_PATH + "' " + args + " 2>'" + err.string() + "'";
-  CliResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
-    r.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = slurp(err);
-  return r;
-}
+using CliResult = cli_testing::Result;
+using cli_testing::run;
 
 TEST(GradcosCli, PartBWritesItsFilesAndPrintsTheSummaryPath) {
   const fs::path out = temp_dir("cli_b") / "out";
-  const CliResult r = run_cli(
-      "experiment gradcos --part b --linear-T 10 --linear-steps 10 "
-      "--linear-pairs 40 --contexts 2 --elbo-draws 10 --threads 1 --quiet "
-      "--out '" +
-      out.string() + "'");
+  const CliResult r =
+      run("experiment gradcos --part b --linear-T 10 --linear-steps 10 "
+          "--linear-pairs 40 --contexts 2 --elbo-draws 10 --threads 1 --quiet "
+          "--out '" +
+          out.string() + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, (out / "summary.md").string() + "\n");
   EXPECT_TRUE(fs::exists(out / "gradcos_elbo.csv"));
@@ -417,7 +385,7 @@ TEST(GradcosCli, BadArgumentsAreNamedErrors) {
       {"experiment gradcos --part c --out '" + out + "'", "--part"},
   };
   for (const Case& c : cases) {
-    const CliResult r = run_cli(c.args);
+    const CliResult r = run(c.args);
     EXPECT_NE(r.code, 0) << c.args;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\nstderr: " << r.err;
     EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;

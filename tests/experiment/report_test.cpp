@@ -26,22 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-fs::path temp_dir(const std::string& name) {
-  static std::atomic<int> counter{0};
-  const fs::path dir = fs::temp_directory_path() /
-                       ("diffdfl_report_" + std::to_string(::getpid())) /
-                       (std::to_string(counter++) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using cli_testing::slurp;
+using cli_testing::temp_dir;
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());

@@ -10,6 +10,7 @@
 #include "diffdfl/core/timer.h"
 #include "diffdfl/dfl/batches.h"
 #include "diffdfl/dfl/fitter.h"
+#include "diffdfl/dfl/gradients.h"
 #include "diffdfl/models/diffusion.h"
 
 namespace diffdfl::dfl {
@@ -35,23 +36,6 @@ SplitMetrics metrics_from_json(const json& j) {
       m.extra[k] = number(v);
   }
   return m;
-}
-
-/// Mean of `values` over the rows where `ok` holds (0 when none does).
-torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& ok) {
-  const torch::Tensor okd = ok.to(values.dtype());
-  return (values * okd).sum() / okd.sum().clamp_min(1.0);
-}
-
-torch::Tensor grad_or_zeros(const torch::Tensor& p) {
-  return p.grad().defined() ? p.grad().detach().clone() : torch::zeros_like(p);
-}
-
-double global_norm(const std::vector<torch::Tensor>& grads) {
-  double total = 0;
-  for (const auto& g : grads)
-    total += g.pow(2).sum().item<double>();
-  return std::sqrt(total);
 }
 
 at::Generator cpu_generator() {
@@ -212,45 +196,24 @@ DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x, const torc
   const auto [cost, failures] = dfl_backward(x, y);
   r.cost = cost;
   r.failures = failures;
-  std::vector<torch::Tensor> g_dfl;
-  for (const auto& p : params_)
-    g_dfl.push_back(grad_or_zeros(p));
-  double n_dfl = global_norm(g_dfl);
+  const std::vector<torch::Tensor> g_dfl = take_grads(params_);
+  const double n_dfl = global_norm(g_dfl);
 
-  std::vector<torch::Tensor> g_fit;
-  double n_fit = 0;
+  FitGradient fit;
   const bool mixing = predictor_ != nullptr && mix.fit_weight > 0;
   if (mixing) {
-    optimizer_->zero_grad();
-    double fit = 0;
     const torch::Tensor y_fit = config_.shuffle_targets ? shuffled_rows(y, config_.seed, "dfl.fit",
                                                                         step_epoch_, step_batch_)
                                                         : y;
-    for (int64_t k = 0; k < mix.fit_draws; ++k) {
-      const torch::Tensor l = predictor_->fit_loss(x, y_fit) / static_cast<double>(mix.fit_draws);
-      l.backward();
-      fit += l.item<double>();
-    }
-    r.fit = fit;
-    for (const auto& p : params_)
-      g_fit.push_back(grad_or_zeros(p));
-    n_fit = global_norm(g_fit);
+    fit = fit_gradient(*predictor_, params_, x, y_fit, mix.fit_draws);
+    r.fit = fit.loss;
   }
-  if (!std::isfinite(cost) || !std::isfinite(n_dfl) || (mixing && !std::isfinite(n_fit))) {
+  if (!std::isfinite(cost) || !std::isfinite(n_dfl) || (mixing && !std::isfinite(fit.norm))) {
     optimizer_->zero_grad();
     r.skipped = true;
     return r;
   }
-  // g = w_dfl·s_dfl·g_dfl + w_fit·s_fit·g_fit (reference §1.5; the ratios are constants).
-  double s_dfl = 1.0;
-  double s_fit = 1.0;
-  if (mixing && mix.normalize == "dfl") s_dfl = n_dfl > 1e-30 ? n_fit / n_dfl : 0.0;
-  if (mixing && mix.normalize == "fit") s_fit = n_fit > 1e-30 ? n_dfl / n_fit : 0.0;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    torch::Tensor g = g_dfl[i] * (mix.dfl_weight * s_dfl);
-    if (mixing) g = g + g_fit[i] * (mix.fit_weight * s_fit);
-    params_[i].mutable_grad() = g;
-  }
+  set_mixed_gradients(params_, g_dfl, n_dfl, fit.grads, fit.norm, mix);
   if (config_.train.grad_clip > 0)
     torch::nn::utils::clip_grad_norm_(params_, config_.train.grad_clip);
   optimizer_->step();

@@ -18,6 +18,7 @@
 #include "diffdfl/data/dataset.h"
 #include "diffdfl/dfl/batches.h"
 #include "diffdfl/dfl/fitter.h"
+#include "diffdfl/dfl/gradients.h"
 #include "diffdfl/dfl/predictor_factory.h"
 #include "diffdfl/dfl/run_config.h"
 #include "diffdfl/experiment/pretrain_cache.h"
@@ -32,28 +33,16 @@ namespace diffdfl::experiment {
 
 namespace {
 
+using dfl::clear_grads;
+using dfl::global_norm;
+using dfl::masked_mean;
+using dfl::take_grads;
 using nlohmann::json;
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-/// Drops every parameter's .grad, so that the next backward starts from nothing.
-void clear_grads(const std::vector<torch::Tensor>& params) {
-  for (const auto& p : params) {
-    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
-  }
-}
-
-/// Copies of the parameters' gradients (zeros where undefined).
-std::vector<torch::Tensor> take_grads(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> out;
-  out.reserve(params.size());
-  for (const auto& p : params)
-    out.push_back(p.grad().defined() ? p.grad().detach().clone() : torch::zeros_like(p));
-  return out;
-}
 
 /// All tensors flattened into one float64 CPU vector.
 torch::Tensor flatten(const std::vector<torch::Tensor>& ts) {
@@ -66,19 +55,6 @@ torch::Tensor flatten(const std::vector<torch::Tensor>& ts) {
 
 double norm_of(const torch::Tensor& v) {
   return v.norm().item<double>();
-}
-
-/// Mean of `values` over the rows where `ok` holds (as DflTrainer does).
-torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& ok) {
-  const torch::Tensor okd = ok.to(values.dtype());
-  return (values * okd).sum() / okd.sum().clamp_min(1.0);
-}
-
-double global_norm(const std::vector<torch::Tensor>& grads) {
-  double total = 0;
-  for (const auto& g : grads)
-    total += g.pow(2).sum().item<double>();
-  return std::sqrt(total);
 }
 
 std::string num(double v, int precision = 6) {
@@ -437,36 +413,21 @@ SfRpResult run_sf_vs_rp(const SfRpOptions& options) {
       // An ordinary RP training step with the gradient above (DflTrainer::train_step's mixing).
       const std::vector<torch::Tensor>& g_dfl = rp.grads;
       const double n_dfl = global_norm(g_dfl);
-      std::vector<torch::Tensor> g_fit;
-      double n_fit = 0;
+      dfl::FitGradient fit;
       const bool mixing = mix.fit_weight > 0;
       if (mixing) {
-        clear_grads(params);
         const torch::Tensor y_fit =
             cfg.shuffle_targets
                 ? dfl::shuffled_rows(y, cfg.seed, "dfl.fit", epoch, static_cast<int64_t>(b))
                 : y;
-        for (int64_t k = 0; k < mix.fit_draws; ++k) {
-          const torch::Tensor l = pred->fit_loss(x, y_fit) / static_cast<double>(mix.fit_draws);
-          l.backward();
-        }
-        g_fit = take_grads(params);
-        n_fit = global_norm(g_fit);
+        fit = dfl::fit_gradient(*pred, params, x, y_fit, mix.fit_draws);
       }
       clear_grads(params);
-      if (mixing && !std::isfinite(n_fit)) {
+      if (mixing && !std::isfinite(fit.norm)) {
         ++result.skipped_batches;
         continue;
       }
-      double s_dfl = 1.0;
-      double s_fit = 1.0;
-      if (mixing && mix.normalize == "dfl") s_dfl = n_dfl > 1e-30 ? n_fit / n_dfl : 0.0;
-      if (mixing && mix.normalize == "fit") s_fit = n_fit > 1e-30 ? n_dfl / n_fit : 0.0;
-      for (size_t i = 0; i < params.size(); ++i) {
-        torch::Tensor g = g_dfl[i] * (mix.dfl_weight * s_dfl);
-        if (mixing) g = g + g_fit[i] * (mix.fit_weight * s_fit);
-        params[i].mutable_grad() = g;
-      }
+      dfl::set_mixed_gradients(params, g_dfl, n_dfl, fit.grads, fit.norm, mix);
       if (cfg.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, cfg.train.grad_clip);
       optimizer->step();
       clear_grads(params);
