@@ -36,6 +36,7 @@ struct TrainOptions {
   std::string data_dir;
   std::string config_dir;
   std::string cache_dir;
+  std::string given_with_resume;  ///< options that --resume cannot honour, if given with it
 };
 
 void print_summary(const nlohmann::json& m, const std::string& dir) {
@@ -72,10 +73,10 @@ int run_train(const TrainOptions& o) {
   experiment::RunOutcome out;
   std::string dir;
   if (!o.resume.empty()) {
-    if (!o.task.empty() || !o.method.empty() || !o.sets.empty() || !o.config_file.empty()) {
-      fail<InvalidArgument>(
-          "--resume continues a run with its saved config.json; do not combine it ",
-          "with --task, --method, --config or --set");
+    if (!o.given_with_resume.empty()) {
+      fail<InvalidArgument>("--resume continues a run with its saved config.json (task, method, ",
+                            "preset, seed, threads, every option) in its own directory; do not ",
+                            "combine it with ", o.given_with_resume);
     }
     dir = o.resume;
     out = experiment::resume(dir, paths, !o.quiet);
@@ -132,7 +133,13 @@ void setup_train_command(CLI::App& app) {
   cmd->add_option("--config-dir", opts->config_dir,
                   "presets folder (default: the source tree's configs/)");
   cmd->add_option("--cache-dir", opts->cache_dir, "pretrained-model cache (default runs/.cache)");
-  cmd->callback([opts]() {
+  cmd->callback([opts, cmd]() {
+    for (const char* name :
+         {"--task", "--method", "--preset", "--seed", "--out", "--config", "--set", "--threads"}) {
+      if (cmd->count(name) > 0)
+        opts->given_with_resume +=
+            (opts->given_with_resume.empty() ? "" : ", ") + std::string(name);
+    }
     const int code = run_train(*opts);
     if (code != 0) throw ExitCode{code};
   });

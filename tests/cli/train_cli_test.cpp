@@ -219,6 +219,9 @@ TEST(TrainCli, BadConfigurationsFailWithoutARunDirectory) {
   expect_failure("train --quiet --preset smoke --task power --method dfl-mlp --out " + quoted(used),
                  {"exists and is not empty", "--resume"});
   EXPECT_EQ(slurp(used / "keep.txt"), "x");
+  // --resume takes everything from the run's config.json: other choices are refused by name.
+  expect_failure("train --quiet --resume " + quoted(used) + " --threads 2 --seed 3",
+                 {"--resume", "--seed, --threads"});
 }
 
 }  // namespace
