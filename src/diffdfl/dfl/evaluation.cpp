@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "diffdfl/models/diffusion.h"
+
 namespace diffdfl::dfl {
 
 namespace {
@@ -85,6 +87,27 @@ SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProb
   }
   predictor.train(was_training);
   return acc.finish();
+}
+
+int64_t samples_per_context(const models::Predictor& predictor, int64_t configured) {
+  return predictor.kind() == "mlp" ? 1 : configured;
+}
+
+SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
+                                const torch::Tensor& x, const torch::Tensor& y,
+                                const EvalConfig& eval, int64_t samples) {
+  const int64_t M = samples_per_context(predictor, samples > 0 ? samples : eval.samples);
+  auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(&predictor);
+  if (diffusion == nullptr || eval.sample_steps <= 0) {
+    return evaluate_predictor(predictor, problem, x, y, M, eval.batch_size);
+  }
+  const models::SamplerOptions train_sampler = diffusion->options().sampler;
+  models::SamplerOptions eval_sampler = train_sampler;
+  eval_sampler.steps = eval.sample_steps;
+  diffusion->set_sampler(eval_sampler);
+  SplitMetrics m = evaluate_predictor(predictor, problem, x, y, M, eval.batch_size);
+  diffusion->set_sampler(train_sampler);
+  return m;
 }
 
 torch::Tensor policy_decisions(models::PolicyNet& policy, const DecisionProblem& problem,

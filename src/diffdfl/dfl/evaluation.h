@@ -14,6 +14,7 @@
 #include <string>
 
 #include "diffdfl/dfl/problem.h"
+#include "diffdfl/dfl/run_config.h"
 #include "diffdfl/models/policy.h"
 #include "diffdfl/models/predictor.h"
 
@@ -35,6 +36,17 @@ struct SplitMetrics {
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y, int64_t M,
                                 int64_t batch_size);
+
+/// Samples per context a predictor decides from: 1 for the deterministic MLP (its point
+/// forecast), `configured` for every other predictor.
+int64_t samples_per_context(const models::Predictor& predictor, int64_t configured);
+
+/// evaluate_predictor with a run's evaluation settings: M = eval.samples (or `samples` when > 0,
+/// e.g. `diffdfl eval --samples`) through samples_per_context, eval.batch_size, and for a diffusion
+/// predictor the sampler with eval.sample_steps steps when that is set (restored afterwards).
+SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
+                                const torch::Tensor& x, const torch::Tensor& y,
+                                const EvalConfig& eval, int64_t samples = 0);
 
 /// The policy's decisions (projected where the problem says so) → metrics.
 SplitMetrics evaluate_policy(models::PolicyNet& policy, const DecisionProblem& problem,

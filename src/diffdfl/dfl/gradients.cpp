@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "diffdfl/dfl/batches.h"
+
 namespace diffdfl::dfl {
 
 torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& ok) {
@@ -43,6 +45,14 @@ FitGradient fit_gradient(models::Predictor& predictor, const std::vector<torch::
   out.norm = global_norm(out.grads);
   clear_grads(params);
   return out;
+}
+
+FitGradient dfl_fit_gradient(models::Predictor& predictor, const std::vector<torch::Tensor>& params,
+                             const torch::Tensor& x, const torch::Tensor& y,
+                             const RunConfig& config, int64_t epoch, int64_t batch) {
+  const torch::Tensor y_fit =
+      config.shuffle_targets ? shuffled_rows(y, config.seed, "dfl.fit", epoch, batch) : y;
+  return fit_gradient(predictor, params, x, y_fit, config.train.mix.fit_draws);
 }
 
 void set_mixed_gradients(const std::vector<torch::Tensor>& params,

@@ -6,7 +6,7 @@
 //   dfl_loss.backward();
 //   std::vector<torch::Tensor> g_dfl = take_grads(params);
 //   clear_grads(params);
-//   const FitGradient fit = fit_gradient(predictor, params, x, y, mix.fit_draws);
+//   const FitGradient fit = dfl_fit_gradient(predictor, params, x, y, config, epoch, batch);
 //   set_mixed_gradients(params, g_dfl, global_norm(g_dfl), fit.grads, fit.norm, mix);
 //   optimizer.step();
 #pragma once
@@ -42,6 +42,13 @@ struct FitGradient {
 };
 FitGradient fit_gradient(models::Predictor& predictor, const std::vector<torch::Tensor>& params,
                          const torch::Tensor& x, const torch::Tensor& y, int64_t draws);
+
+/// The fitting term of DFL step (epoch, batch), as DflTrainer mixes it in: fit_gradient with
+/// config.train.mix.fit_draws draws, on y permuted within the batch when config.shuffle_targets
+/// (batches.h, purpose "dfl.fit").
+FitGradient dfl_fit_gradient(models::Predictor& predictor, const std::vector<torch::Tensor>& params,
+                             const torch::Tensor& x, const torch::Tensor& y,
+                             const RunConfig& config, int64_t epoch, int64_t batch);
 
 /// Writes g = w_dfl·s_dfl·g_dfl + w_fit·s_fit·g_fit into the parameters' .grad (reference §1.5):
 /// with mix.normalize = "dfl", s_dfl = ‖g_fit‖/‖g_dfl‖; with "fit", s_fit = ‖g_dfl‖/‖g_fit‖; the

@@ -11,7 +11,6 @@
 #include "diffdfl/dfl/batches.h"
 #include "diffdfl/dfl/fitter.h"
 #include "diffdfl/dfl/gradients.h"
-#include "diffdfl/models/diffusion.h"
 
 namespace diffdfl::dfl {
 
@@ -111,19 +110,7 @@ SplitMetrics DflTrainer::evaluate(const SplitData& split) {
   if (policy_ != nullptr) {
     return evaluate_policy(*policy_, problem_, split.x, split.y, config_.eval.batch_size);
   }
-  const int64_t M = predictor_->kind() == "mlp" ? 1 : config_.eval.samples;
-  auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(predictor_);
-  if (diffusion != nullptr && config_.eval.sample_steps > 0) {
-    const models::SamplerOptions train_sampler = diffusion->options().sampler;
-    models::SamplerOptions eval_sampler = train_sampler;
-    eval_sampler.steps = config_.eval.sample_steps;
-    diffusion->set_sampler(eval_sampler);
-    SplitMetrics m =
-        evaluate_predictor(*predictor_, problem_, split.x, split.y, M, config_.eval.batch_size);
-    diffusion->set_sampler(train_sampler);
-    return m;
-  }
-  return evaluate_predictor(*predictor_, problem_, split.x, split.y, M, config_.eval.batch_size);
+  return evaluate_predictor(*predictor_, problem_, split.x, split.y, config_.eval);
 }
 
 EpochRecord DflTrainer::evaluate_initial() {
@@ -159,7 +146,7 @@ std::pair<double, int64_t> DflTrainer::dfl_backward(const torch::Tensor& x,
     loss.backward();
     return {loss.item<double>(), z.size(0) - ok.sum().item<int64_t>()};
   }
-  const int64_t M = predictor_->kind() == "mlp" ? 1 : config_.train.samples;
+  const int64_t M = samples_per_context(*predictor_, config_.train.samples);
   if (est == Estimator::kReparameterization) {
     const models::GraphMode mode =
         predictor_->kind() == "diffusion" ? config_.train.rp_graph : models::GraphMode::kFull;
@@ -202,10 +189,7 @@ DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x, const torc
   FitGradient fit;
   const bool mixing = predictor_ != nullptr && mix.fit_weight > 0;
   if (mixing) {
-    const torch::Tensor y_fit = config_.shuffle_targets ? shuffled_rows(y, config_.seed, "dfl.fit",
-                                                                        step_epoch_, step_batch_)
-                                                        : y;
-    fit = fit_gradient(*predictor_, params_, x, y_fit, mix.fit_draws);
+    fit = dfl_fit_gradient(*predictor_, params_, x, y, config_, step_epoch_, step_batch_);
     r.fit = fit.loss;
   }
   if (!std::isfinite(cost) || !std::isfinite(n_dfl) || (mixing && !std::isfinite(fit.norm))) {

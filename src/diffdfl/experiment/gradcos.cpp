@@ -416,11 +416,7 @@ SfRpResult run_sf_vs_rp(const SfRpOptions& options) {
       dfl::FitGradient fit;
       const bool mixing = mix.fit_weight > 0;
       if (mixing) {
-        const torch::Tensor y_fit =
-            cfg.shuffle_targets
-                ? dfl::shuffled_rows(y, cfg.seed, "dfl.fit", epoch, static_cast<int64_t>(b))
-                : y;
-        fit = dfl::fit_gradient(*pred, params, x, y_fit, mix.fit_draws);
+        fit = dfl::dfl_fit_gradient(*pred, params, x, y, cfg, epoch, static_cast<int64_t>(b));
       }
       clear_grads(params);
       if (mixing && !std::isfinite(fit.norm)) {

@@ -136,15 +136,7 @@ dfl::SplitMetrics evaluate_split(Session& s, const std::string& name, int64_t sa
   const data::Split& split = s.split(name);
   if (s.policy)
     return dfl::evaluate_policy(*s.policy, s.problem, split.x, split.y, s.cfg.eval.batch_size);
-  const int64_t M = s.predictor->kind() == "mlp" ? 1 : (samples > 0 ? samples : s.cfg.eval.samples);
-  auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(s.predictor.get());
-  if (diffusion != nullptr && s.cfg.eval.sample_steps > 0) {
-    models::SamplerOptions o = diffusion->options().sampler;
-    o.steps = s.cfg.eval.sample_steps;
-    diffusion->set_sampler(o);
-  }
-  return dfl::evaluate_predictor(*s.predictor, s.problem, split.x, split.y, M,
-                                 s.cfg.eval.batch_size);
+  return dfl::evaluate_predictor(*s.predictor, s.problem, split.x, split.y, s.cfg.eval, samples);
 }
 
 /// Hold and test metrics of the current model, from a fixed random stream (reproducible by eval).
