@@ -175,18 +175,25 @@ TEST(Gradcos, ElboGradientsMatchFiniteDifferencesOfTheSameDraws) {
   }
 }
 
-// Part (b) on a small, well-fit model (T = 50, 1500 Adam steps at lr 2e-2, denoising loss ≈ 0.05):
-// the ELBO gradient points along ∇θ log p. Measured over seeds 1..5 with K = 2000
-// (docs/gradcos.md): mean cos_all 0.68–0.79 (λ weights), 0.70–0.77 (unit), 0.67–0.80 (λ sweep); the
-// bounds leave margin. Per sample, the B and c cosines are equal by construction (∂/∂B_t = ∂/∂c_t ·
-// xᵀ).
-TEST(Gradcos, ElboGradientAlignsWithTheExactScoreOnAWellFitModel) {
+// The small, well-fit linear-Gaussian setting of the tests below: T = 50, 500 pairs, 1500 Adam
+// steps at lr 2e-2 (denoising loss ≈ 0.05).
+ElboGradOptions well_fit_options() {
   ElboGradOptions o;
   o.seed = 1;
   o.T = 50;
   o.pairs = 500;
   o.fit_steps = 1500;
   o.lr = 2e-2;
+  return o;
+}
+
+// Part (b) on a small, well-fit model (T = 50, 1500 Adam steps at lr 2e-2, denoising loss ≈ 0.05):
+// the ELBO gradient points along ∇θ log p. Measured over seeds 1..5 with K = 2000
+// (when this test was written): mean cos_all 0.68–0.79 (λ weights), 0.70–0.77 (unit), 0.67–0.80 (λ
+// sweep); the bounds leave margin. Per sample, the B and c cosines are equal by construction
+// (∂/∂B_t = ∂/∂c_t · xᵀ).
+TEST(Gradcos, ElboGradientAlignsWithTheExactScoreOnAWellFitModel) {
+  ElboGradOptions o = well_fit_options();
   o.contexts = 20;
   o.draws = 2000;
   o.sweep = true;
@@ -214,12 +221,7 @@ TEST(Gradcos, ElboGradientAlignsWithTheExactScoreOnAWellFitModel) {
 // seeds 1..6 with 10 contexts: mean cos 0.41–0.58 at K = 200 and 0.67–0.89 at K = 20000 (seed 1:
 // 0.41 and 0.67).
 TEST(Gradcos, ElboGradientApproachesTheExactScoreAsKGrows) {
-  ElboGradOptions o;
-  o.seed = 1;
-  o.T = 50;
-  o.pairs = 500;
-  o.fit_steps = 1500;
-  o.lr = 2e-2;
+  ElboGradOptions o = well_fit_options();
   o.contexts = 10;
   const LinearGaussianData data = make_linear_gaussian_data(o);
   seed_global(derive_seed(o.seed, "test.init"));
@@ -247,9 +249,10 @@ TEST(Gradcos, ElboGradientApproachesTheExactScoreAsKGrows) {
 // Part (a) on the smoke network, pretrained for 40 epochs and sampled with the DDPM ancestral chain
 // over all T = 50 steps (the chain whose ELBO Ê is): on the same samples and decisions, K = 100
 // timestep draws give an SF gradient closer to the RP gradient than K = 10, and both agree with RP
-// clearly. Measured over seeds 1..5 (docs/gradcos.md): mean cos 0.52–0.79 (K = 100), 0.40–0.68
-// (K = 10), 0.46–0.74 (IS, K = 25); mean paired difference K = 100 − K = 10 0.07–0.13 per seed.
-// One intra-op thread: on a loaded 2-core machine two threads made this test ten times slower.
+// clearly. Measured over seeds 1..5 (when this test was written): mean cos 0.52–0.79 (K = 100),
+// 0.40–0.68 (K = 10), 0.46–0.74 (IS, K = 25); mean paired difference K = 100 − K = 10 0.07–0.13 per
+// seed. One intra-op thread: on a loaded 2-core machine two threads made this test ten times
+// slower.
 TEST(Gradcos, ScoreFunctionApproachesReparameterizationAsKGrows) {
   SfRpOptions o;
   o.config = resolve_config(std::string(DIFFDFL_TEST_SOURCE_DIR) + "/configs", "smoke", "synthetic",
