@@ -7,6 +7,9 @@
 #
 #   scripts/campaign.sh --tasks "synthetic power" --seeds "1 2 3" [--methods "..."] [--preset cpu]
 #   build/diffdfl table results/runs --out results/table1
+#
+# DIFFDFL=path/to/diffdfl runs another binary (e.g. a copy, so that rebuilding build/ while the
+# campaign runs cannot change the program halfway through).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,7 @@ seeds="1 2 3"
 methods="two-stage-mlp two-stage-gaussian two-stage-diffusion dfl-mlp dfl-gaussian-rp dfl-gaussian-sf dfl-diffusion-rp dfl-diffusion-sf policy"
 preset=cpu
 work=runs/campaign
+bin="${DIFFDFL:-build/diffdfl}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tasks) tasks="$2"; shift 2 ;;
@@ -34,9 +38,9 @@ for seed in $seeds; do
       if [[ -f "$dir/metrics.json" ]]; then
         echo "done already: $dir"
       elif [[ -f "$dir/config.json" ]]; then
-        build/diffdfl train --resume "$dir" --quiet --cache-dir "$work/.cache" || true
+        "$bin" train --resume "$dir" --quiet --cache-dir "$work/.cache" || true
       else
-        build/diffdfl train --task "$task" --method "$method" --preset "$preset" --seed "$seed" \
+        "$bin" train --task "$task" --method "$method" --preset "$preset" --seed "$seed" \
           --threads 1 --quiet --out "$dir" --cache-dir "$work/.cache" || true
       fi
       if [[ -f "$dir/metrics.json" ]]; then
