@@ -13,6 +13,8 @@
 //   points samples RUN_DIR [--split S] [--index I] [--n N] [--coord J] [--bins B] [--data-dir D]
 //                                                  histograms of samples of y against the true y
 //   memory CSV                                     setting,peak_mb,seconds_per_epoch as two panels
+//   scalability RUN_DIR...                         portfolio regret and return against n_assets,
+//                                                  a line per method; also writes PREFIX.csv
 //
 // Example:
 //   diffdfl table results/runs --out results/table1
@@ -29,6 +31,7 @@
 
 #include "commands.h"
 #include "diffdfl/experiment/report.h"
+#include "diffdfl/experiment/scalability.h"
 
 namespace diffdfl::cli {
 
@@ -150,6 +153,21 @@ void setup_plot_command(CLI::App& app) {
   m->add_option("csv", memory->inputs, "CSV file")->required()->expected(1);
   m->callback([memory]() {
     print_plot(experiment::plot_memory(memory->inputs.at(0), out_or(*memory, "memory")));
+  });
+
+  auto scal = std::make_shared<PlotOptions>();
+  CLI::App* sc = add_plot_kind(*plot, "scalability",
+                               "Portfolio scalability: test regret and return against the number "
+                               "of assets (data.n_assets), a line per method; also PREFIX.csv",
+                               scal);
+  sc->add_option("runs", scal->inputs,
+                 "portfolio run directories, or folders searched at any depth for them")
+      ->required();
+  sc->callback([scal]() {
+    const std::string prefix = out_or(*scal, "scalability");
+    const auto rows = experiment::build_scalability(experiment::collect_runs(scal->inputs));
+    std::cout << experiment::write_scalability_csv(rows, prefix) << "\n";
+    print_plot(experiment::plot_scalability(rows, prefix));
   });
 }
 

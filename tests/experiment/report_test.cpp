@@ -1,8 +1,10 @@
 // Tests of the reports (experiment/report.h) on hand-written run directories: the results table's
 // rows and numbers against hand-computed values, the paper column, runs with a null test cost,
 // presets that must not mix and seeds that must not repeat, the paper-numbers file, and the
-// gnuplot figures (skipped when gnuplot is not on PATH). No training: every run is fake.
+// gnuplot figures (skipped when gnuplot is not on PATH), and the portfolio scalability study
+// (experiment/scalability.h). No training: every run is fake.
 #include "diffdfl/experiment/report.h"
+#include "diffdfl/experiment/scalability.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -310,6 +312,92 @@ TEST(ReportCli, TableWritesCsvAndMarkdownAndRefusesMixedPresets) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The portfolio scalability study.
+
+/// A fake finished portfolio run of n assets (config.json holds data.n_assets). `ret` may be null.
+fs::path fake_portfolio_run(const fs::path& root, const std::string& method, int64_t n,
+                            int64_t seed, json ret, double regret, double seconds = 10) {
+  const fs::path dir =
+      fake_run(root / ("n" + std::to_string(n)), "portfolio", method, seed,
+               ret.is_null() ? json(nullptr) : json(-ret.get<double>()), 0.5, seconds, 100, "cpu",
+               {{"test_return", ret}, {"test_regret", regret}});
+  write(dir / "config.json", json{{"task", "portfolio"}, {"data", {{"n_assets", n}}}}.dump());
+  return dir;
+}
+
+TEST(Scalability, RowsMatchHandComputedMeansAndStds) {
+  const fs::path root = temp_dir("scal");
+  // dfl-mlp, n = 10: regrets 0.02 and 0.03 → mean 0.025, std √2·0.005; returns 0.001, 0.003.
+  fake_portfolio_run(root, "dfl-mlp", 10, 1, 0.001, 0.02, 10);
+  fake_portfolio_run(root, "dfl-mlp", 10, 2, 0.003, 0.03, 30);
+  // dfl-mlp, n = 50: seed 2 has no usable test value → one seed, no std.
+  fake_portfolio_run(root, "dfl-mlp", 50, 1, 0.002, 0.04);
+  fake_portfolio_run(root, "dfl-mlp", 50, 2, nullptr, 0.05);
+  // dfl-diffusion-sf comes before dfl-mlp (dfl::method_names order), sizes ascending.
+  fake_portfolio_run(root, "dfl-diffusion-sf", 25, 1, 0.004, 0.01);
+  fake_portfolio_run(root, "dfl-diffusion-sf", 5, 1, 0.005, 0.005);
+
+  const std::vector<ScalabilityRow> rows = build_scalability(collect_runs({root.string()}));
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].method, "dfl-diffusion-sf");
+  EXPECT_EQ(rows[0].n_assets, 5);
+  EXPECT_EQ(rows[1].n_assets, 25);
+  EXPECT_EQ(rows[2].method, "dfl-mlp");
+  EXPECT_EQ(rows[2].n_assets, 10);
+  EXPECT_EQ(rows[2].n_seeds, 2);
+  EXPECT_NEAR(rows[2].regret, 0.025, 1e-15);
+  EXPECT_NEAR(rows[2].regret_std, std::sqrt(2.0) * 0.005, 1e-15);
+  EXPECT_NEAR(rows[2].ret, 0.002, 1e-15);
+  EXPECT_NEAR(rows[2].train_seconds, 20, 1e-12);
+  EXPECT_EQ(rows[2].seeds, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(rows[3].n_assets, 50);
+  EXPECT_EQ(rows[3].n_seeds, 1);
+  EXPECT_NEAR(rows[3].regret, 0.04, 1e-15);
+  EXPECT_TRUE(std::isnan(rows[3].regret_std));
+
+  const std::vector<std::string> csv = lines_of(scalability_csv(rows));
+  ASSERT_EQ(csv.size(), 5u);
+  EXPECT_EQ(csv[0],
+            "method,n_assets,n_seeds,regret_mean,regret_std,return_mean,return_std,train_seconds");
+  EXPECT_EQ(cells_of(csv[4]),
+            (std::vector<std::string>{"dfl-mlp", "50", "1", "0.04", "", "0.002", "", "10"}));
+
+  // A results table refuses to mix portfolio sizes, naming both runs.
+  try {
+    build_results_table(collect_runs({(root / "n10").string(), (root / "n50").string()}),
+                        PaperNumbers{});
+    FAIL() << "a table mixing portfolio sizes was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("mix sizes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Scalability, RefusesOtherTasksUnknownSizesAndRepeatedSeeds) {
+  const fs::path root = temp_dir("scal_bad");
+  const fs::path power = fake_run(root / "power", "power", "dfl-mlp", 1, 4.0);
+  EXPECT_THROW(build_scalability(collect_runs({power.string()})), InvalidArgument);
+  const fs::path no_size = fake_run(root / "nosize", "portfolio", "dfl-mlp", 1, -0.01, 0.5, 1, 1,
+                                    "cpu", {{"test_return", 0.01}, {"test_regret", 0.02}});
+  try {
+    build_scalability(collect_runs({no_size.string()}));
+    FAIL() << "a run without n_assets was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find(no_size.string()), std::string::npos) << e.what();
+  }
+  const fs::path a = fake_portfolio_run(root / "a", "dfl-mlp", 10, 1, 0.001, 0.02);
+  const fs::path b = fake_portfolio_run(root / "b", "dfl-mlp", 10, 1, 0.002, 0.03);
+  try {
+    build_scalability(collect_runs({a.string(), b.string()}));
+    FAIL() << "a repeated (method, n, seed) was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find(a.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(b.string()), std::string::npos) << e.what();
+  }
+  write(a / "config.json", R"({"data": {"n_assets": 0}})");
+  EXPECT_THROW(read_run_record(a), DataError);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Figures.
 
 void expect_image(const std::string& path, const char* magic) {
@@ -371,6 +459,28 @@ TEST(ReportPlot, BarsAndMemoryWritePngAndSvg) {
     EXPECT_NE(std::string(e.what()).find("gnuplot failed"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("broken.gp"), std::string::npos) << e.what();
   }
+}
+
+TEST(ReportPlot, ScalabilityWritesCsvPngAndSvg) {
+  if (!gnuplot_available()) GTEST_SKIP() << "gnuplot is not on PATH";
+  const fs::path root = temp_dir("scal_plot");
+  for (int64_t n : {10, 25, 50}) {
+    fake_portfolio_run(root, "dfl-mlp", n, 1, 0.001, 0.01 * static_cast<double>(n) / 10);
+    fake_portfolio_run(root, "dfl-mlp", n, 2, 0.002, 0.012 * static_cast<double>(n) / 10);
+    fake_portfolio_run(root, "dfl-diffusion-sf", n, 1, 0.003, 0.009 * static_cast<double>(n) / 10);
+  }
+  const fs::path prefix = root / "fig" / "scalability";
+  const cli_testing::Result r =
+      cli_testing::run("plot scalability '" + root.string() + "' --out '" + prefix.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines_of(slurp(prefix.string() + ".csv")).size(), 7u);
+  expect_image(prefix.string() + ".png", "PNG");
+  expect_image(prefix.string() + ".svg", "<svg");
+  EXPECT_NE(slurp(prefix.string() + ".svg").find("dfl-diffusion-sf"), std::string::npos);
+  const fs::path power = fake_run(root / "other", "power", "dfl-mlp", 1, 4.0);
+  cli_testing::expect_failure(
+      "plot scalability '" + root.string() + "' --out '" + (root / "s2").string() + "'",
+      {power.string(), "portfolio runs only"});
 }
 
 }  // namespace

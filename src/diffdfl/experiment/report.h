@@ -27,8 +27,10 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "diffdfl/experiment/gnuplot.h"
 #include "diffdfl/experiment/run.h"
 
 namespace diffdfl::experiment {
@@ -56,6 +58,7 @@ struct RunRecord {
   double train_seconds = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;
+  int64_t n_assets = 0;  ///< portfolio: data.n_assets of the run's config.json (0: not known)
 
   /// test_return for portfolio, else test_cost.
   double headline_value() const;
@@ -63,11 +66,15 @@ struct RunRecord {
   bool usable() const;
 };
 
+/// {mean, sample standard deviation (n − 1)} of `values`: {NaN, NaN} when empty, std NaN for one.
+std::pair<double, double> mean_and_std(const std::vector<double>& values);
+
 /// `return` for portfolio, `cost` for every other task.
 std::string headline_metric(const std::string& task);
 
-/// Reads DIR/metrics.json. DataError naming the file for a missing or mistyped key (task, method,
-/// seed, preset, test_cost; test_return on portfolio when test_cost is a number).
+/// Reads DIR/metrics.json (and, for portfolio, data.n_assets from DIR/config.json when present).
+/// DataError naming the file for a missing or mistyped key (task, method, seed, preset, test_cost;
+/// test_return on portfolio when test_cost is a number; a non-positive n_assets).
 RunRecord read_run_record(const std::filesystem::path& run_dir);
 
 /// The runs under `paths`: each path is a run directory (it holds metrics.json) or a directory
@@ -135,7 +142,8 @@ struct ResultsTable {
 };
 
 /// Groups `runs` and computes the rows. InvalidArgument when the runs mix presets (naming a
-/// directory of each) or two runs share (task, method, seed) (naming both directories).
+/// directory of each), portfolio runs mix n_assets, or two runs share (task, method, seed) (naming
+/// both directories).
 ResultsTable build_results_table(const std::vector<RunRecord>& runs, const PaperNumbers& paper);
 
 /// The CSV text: header `task,method,metric,n_seeds,mean,std,paper`, one line per row.
@@ -152,20 +160,6 @@ std::vector<TableRow> read_table_csv(const std::filesystem::path& file);
 
 // ---------------------------------------------------------------------------------------------
 // Figures (gnuplot).
-
-/// The files one plot wrote.
-struct PlotFiles {
-  std::string script;  ///< PREFIX.gp
-  std::string png;
-  std::string svg;
-};
-
-/// True when a `gnuplot` executable is on PATH.
-bool gnuplot_available();
-
-/// Writes `script` to PREFIX.gp and runs gnuplot on it (the script must write PREFIX.png and
-/// PREFIX.svg). IoError when gnuplot is missing, exits non-zero, or leaves an output empty.
-PlotFiles run_gnuplot_script(const std::string& script, const std::string& prefix);
 
 /// Learning curves: hold-out and test cost per epoch (epoch −1 = the starting model) from each
 /// run's curve.csv, one line per run in each of two panels, labelled by method and seed (and task
