@@ -58,7 +58,7 @@ TEST(BadInput, MissingDataDirectorySuggestsDataDir) {
 TEST(BadInput, MissingFileNamesItAndHowToRestore) {
   TempDir tmp;
   testing::copy_data_files(tmp.path(), {kLoad08, kHolidays});
-  fs::copy_file(shipped_data_dir() / "SHA256SUMS", tmp.path() / "SHA256SUMS");
+  testing::copy_bytes(shipped_data_dir() / "SHA256SUMS", tmp.path() / "SHA256SUMS");
   PowerOptions o;
   o.data_dir = tmp.path().string();
   expect_error<DataError>([&] { load_power(o); },
@@ -79,7 +79,7 @@ TEST(BadInput, MissingManifest) {
 TEST(BadInput, WrongChecksumOfAnAlteredFile) {
   TempDir tmp;
   testing::copy_data_files(tmp.path(), kPowerFiles);
-  fs::copy_file(shipped_data_dir() / "SHA256SUMS", tmp.path() / "SHA256SUMS");
+  testing::copy_bytes(shipped_data_dir() / "SHA256SUMS", tmp.path() / "SHA256SUMS");
   // One digit changed: still a perfectly parseable file.
   std::string text = shipped(kLoad08);
   text[20] = text[20] == '7' ? '8' : '7';

@@ -37,8 +37,12 @@ class TempDir {
     fs::create_directories(path_);
   }
   ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
+    // Not the error_code overload: with the PyTorch wheels' LibTorch it resolves to a statically
+    // linked copy that crashes (pytorch/pytorch#133437; results/gpu/README.md).
+    try {
+      fs::remove_all(path_);
+    } catch (const fs::filesystem_error&) {
+    }
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -48,11 +52,20 @@ class TempDir {
   fs::path path_;
 };
 
+/// Copies a file byte for byte, replacing `to`. (Not fs::copy_file: see ~TempDir.)
+inline void copy_bytes(const fs::path& from, const fs::path& to) {
+  std::ifstream in(from, std::ios::binary);
+  ASSERT_TRUE(in) << "cannot read " << from;
+  std::ofstream out(to, std::ios::binary | std::ios::trunc);
+  out << in.rdbuf();
+  ASSERT_TRUE(out) << "cannot write " << to;
+}
+
 /// Copies shipped data files (relative paths) into `dir`.
 inline void copy_data_files(const fs::path& dir, const std::vector<std::string>& relpaths) {
   for (const auto& rel : relpaths) {
     fs::create_directories((dir / rel).parent_path());
-    fs::copy_file(shipped_data_dir() / rel, dir / rel, fs::copy_options::overwrite_existing);
+    copy_bytes(shipped_data_dir() / rel, dir / rel);
   }
 }
 
