@@ -2,6 +2,7 @@
 # Regenerates the committed tables and figures from the kept runs (docs/results.md):
 #   results/table1.{csv,md}    mean ± std over seeds per task × method, beside the paper
 #   results/figures/*.{png,svg}
+#   results/scalability/scalability.{csv,png,svg}   portfolio regret and return against n_assets
 # The runs themselves come from scripts/campaign.sh. Sample histograms need the run's model.pt,
 # which only the campaign's work directory (runs/campaign) has; they are skipped without it.
 set -euo pipefail
@@ -23,6 +24,9 @@ for task in synthetic power portfolio; do
 done
 if [[ -f results/memory_power.csv ]]; then
   build/diffdfl plot memory results/memory_power.csv --out "$figs/memory_power"
+fi
+if [[ -d results/scalability/runs ]]; then
+  build/diffdfl plot scalability results/scalability/runs --out results/scalability/scalability
 fi
 model=runs/campaign/cpu/synthetic/two-stage-diffusion/seed1
 if [[ -f "$model/model.pt" ]]; then
