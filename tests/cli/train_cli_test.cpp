@@ -212,6 +212,21 @@ TEST(TrainCli, BadConfigurationsFailWithoutARunDirectory) {
     expect_failure("train --quiet" + preset + c.args + " --out " + quoted(dir), c.message);
     EXPECT_FALSE(fs::exists(dir)) << c.args;
   }
+  // A misspelt task or method in a preset's sections would never apply: it is refused by name.
+  const fs::path presets = root / "presets";
+  fs::create_directories(presets);
+  std::ofstream(presets / "mine.json") << R"({"methods": {"dfl-difusion-sf": {"train": {}}}})";
+  std::ofstream(presets / "pairs.json")
+      << R"({"task_methods": {"power/dfl-mlp": {}, "powr/dfl-mlp": {}}})";
+  for (const auto& [preset, message] : std::vector<std::pair<std::string, std::string>>{
+           {"mine", "unknown method 'methods.dfl-difusion-sf'"},
+           {"pairs", "unknown task/method 'task_methods.powr/dfl-mlp'"}}) {
+    const fs::path dir = root / preset;
+    expect_failure("train --quiet --config-dir " + quoted(presets) + " --preset " + preset +
+                       " --task power --method dfl-mlp --out " + quoted(dir),
+                   {message, (presets / (preset + ".json")).string()});
+    EXPECT_FALSE(fs::exists(dir)) << preset;
+  }
   // An existing, non-empty directory is never overwritten.
   const fs::path used = root / "used";
   fs::create_directories(used);

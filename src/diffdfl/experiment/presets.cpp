@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
+#include "diffdfl/data/dataset.h"
+#include "diffdfl/dfl/method.h"
 
 namespace fs = std::filesystem;
 
@@ -20,6 +23,47 @@ nlohmann::json read_json_file(const fs::path& path, const std::string& what) {
   } catch (const nlohmann::json::parse_error& e) {
     fail<ConfigError>(path.string(), ": not valid JSON (", e.what(), ")");
   }
+}
+
+std::string listed(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool known(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+/// A misspelt task or method under "tasks", "methods" or "task_methods" would silently never
+/// apply: each key must name a task, a method, or "task/method".
+void check_section_keys(const nlohmann::json& file, const std::string& path) {
+  const std::vector<std::string>& tasks = data::task_names();
+  const std::vector<std::string>& methods = dfl::method_names();
+  const auto check = [&](const std::string& section, const std::string& what,
+                         const std::string& valid,
+                         const std::function<bool(const std::string&)>& ok) {
+    if (!file.contains(section)) return;
+    if (!file[section].is_object()) fail<ConfigError>(path, ": '", section, "' must be an object");
+    for (const auto& [key, value] : file[section].items()) {
+      if (!ok(key))
+        fail<ConfigError>(path, ": unknown ", what, " '", section, ".", key, "'; ", valid);
+      if (!value.is_object())
+        fail<ConfigError>(path, ": '", section, ".", key, "' must be an object of settings");
+    }
+  };
+  check("tasks", "task", "tasks: " + listed(tasks),
+        [&](const std::string& k) { return known(tasks, k); });
+  check("methods", "method", "methods: " + listed(methods),
+        [&](const std::string& k) { return known(methods, k); });
+  check("task_methods", "task/method",
+        "keys are TASK/METHOD; tasks: " + listed(tasks) + "; methods: " + listed(methods),
+        [&](const std::string& k) {
+          const size_t slash = k.find('/');
+          return slash != std::string::npos && known(tasks, k.substr(0, slash)) &&
+                 known(methods, k.substr(slash + 1));
+        });
 }
 
 }  // namespace
@@ -72,6 +116,7 @@ nlohmann::json resolve_config(const std::string& config_dir, const std::string& 
   layout.child("methods");
   layout.child("task_methods");
   layout.finish();
+  check_section_keys(file, preset_path.string());
 
   nlohmann::json cfg = {{"task", task}, {"method", method}, {"preset", preset}, {"seed", seed}};
   if (file.contains("all")) deep_merge(cfg, file["all"]);
