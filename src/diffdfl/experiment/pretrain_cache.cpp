@@ -100,8 +100,22 @@ json PretrainInfo::to_json() const {
           {"final_loss", losses.empty() ? json() : losses.back()}};
 }
 
-std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& cache_dir) {
-  const std::string key = sha256_hex(cfg.pretrain_identity().dump()).substr(0, 20);
+std::string training_data_digest(const dfl::SplitData& train) {
+  std::string bytes;
+  for (const torch::Tensor& t : {train.x, train.y}) {
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    for (int64_t d : c.sizes())
+      bytes += std::to_string(d) + "x";
+    bytes += std::string(c.dtype().name()) + ":";
+    bytes.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
+  }
+  return sha256_hex(bytes);
+}
+
+std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& data_digest,
+                                const std::string& cache_dir) {
+  const std::string key =
+      sha256_hex(cfg.pretrain_identity().dump() + "|data " + data_digest).substr(0, 20);
   return (fs::path(cache_dir) / (cfg.task + "-" + dfl::to_string(dfl::predictor_kind(cfg.method)) +
                                  "-seed" + std::to_string(cfg.seed) + "-" + key + ".pt"))
       .string();
@@ -111,7 +125,8 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
                                  const dfl::SplitData& train, const std::string& cache_dir,
                                  bool show_progress) {
   PretrainInfo info;
-  info.path = pretrain_cache_path(cfg, cache_dir);
+  const std::string data_digest = training_data_digest(train);
+  info.path = pretrain_cache_path(cfg, data_digest, cache_dir);
   info.epochs = cfg.pretrain.epochs;
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
@@ -132,6 +147,7 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
                               cfg.shuffle_targets);
   seed_global(derive_seed(cfg.seed, "pretrain"));
   json meta = {{"identity", cfg.pretrain_identity()},
+               {"data_sha256", data_digest},
                {"losses", json::array()},
                {"seconds", 0.0},
                {"next_epoch", 0}};

@@ -1,8 +1,9 @@
 // Pretrained predictors, cached and shared: every method of a seed starts from the same fitted
 // model (as the reference does), keyed by the task, seed, data options, predictor configuration and
-// pretraining options (dfl::RunConfig::pretrain_identity). Fitting is resumable (a partial
-// checkpoint is kept while it runs) and guarded by a lock file, so two runs that need the same
-// model at the same time fit it once.
+// pretraining options (dfl::RunConfig::pretrain_identity) and by a SHA-256 of the training data
+// itself, so that changed data files or feature code never reuse a stale model. Fitting is
+// resumable (a partial checkpoint is kept while it runs) and guarded by a lock file, so two runs
+// that need the same model at the same time fit it once.
 //
 // Example:
 //   PretrainInfo info = pretrain_with_cache(*pred, cfg, train_split, "runs/.cache", progress);
@@ -36,7 +37,12 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
                                  const dfl::SplitData& train, const std::string& cache_dir,
                                  bool show_progress);
 
-/// The cache file name for a configuration (without creating anything).
-std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& cache_dir);
+/// SHA-256 of the training tensors (shape, dtype and bytes of x, then of y).
+std::string training_data_digest(const dfl::SplitData& train);
+
+/// The cache file name for a configuration and the digest of its training data (without creating
+/// anything).
+std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& data_digest,
+                                const std::string& cache_dir);
 
 }  // namespace diffdfl::experiment
