@@ -1,4 +1,4 @@
-// Reports over finished runs (experiment/report.h):
+// Reports over finished runs (experiment/report.h, figures.h, scalability.h):
 //
 // `diffdfl table RUN_DIR... [--out PREFIX] [--config-dir D]`: mean ± std over seeds per task ×
 // method of the test headline metric (cost; return on portfolio) beside the paper's Table 1
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "diffdfl/experiment/figures.h"
 #include "diffdfl/experiment/report.h"
 #include "diffdfl/experiment/scalability.h"
 

@@ -4,6 +4,7 @@
 // gnuplot figures (skipped when gnuplot is not on PATH), and the portfolio scalability study
 // (experiment/scalability.h). No training: every run is fake.
 #include "diffdfl/experiment/report.h"
+#include "diffdfl/experiment/figures.h"
 #include "diffdfl/experiment/scalability.h"
 
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
 // Reports over finished runs (issue 6): the results table of the paper's Table 1 (mean ± std over
-// seeds per task × method, beside the paper's numbers) and figures drawn with gnuplot (learning
-// curves, the results bar chart, sample histograms against the truth, a memory/time chart).
+// seeds per task × method, beside the paper's numbers). The figures are in figures.h and
+// scalability.h.
 //
-// Tables. collect_runs finds every run (a directory with metrics.json) under the given paths,
+// collect_runs finds every run (a directory with metrics.json) under the given paths,
 // build_results_table groups them by (task, method) — one preset per table — and computes over the
 // seeds with a usable test value the mean and sample standard deviation (n − 1) of the task's
 // headline metric (`cost` = test_cost for synthetic, synthetic-contextual and power; `return` =
@@ -11,16 +11,11 @@
 // write_results_table writes PREFIX.csv (`task,method,metric,n_seeds,mean,std,paper`) and
 // PREFIX.md (a Markdown table per task), atomically.
 //
-// Figures. Each plot_* function writes PREFIX.gp (a self-contained gnuplot script with its data
-// inline), runs gnuplot on it and leaves PREFIX.png and PREFIX.svg; it throws IoError when gnuplot
-// is not on PATH or fails (the message carries gnuplot's output).
-//
 // Example:
 //   auto runs = experiment::collect_runs({"results/runs"});
 //   auto paper = experiment::load_paper_numbers("configs/paper_numbers.json");
 //   experiment::ResultsTable table = experiment::build_results_table(runs, paper);
 //   experiment::write_results_table(table, "results/table1");  // table1.csv, table1.md
-//   experiment::plot_bars(experiment::read_table_csv("results/table1.csv"), "results/table1");
 #pragma once
 
 #include <cstdint>
@@ -29,9 +24,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "diffdfl/experiment/gnuplot.h"
-#include "diffdfl/experiment/run.h"
 
 namespace diffdfl::experiment {
 
@@ -66,8 +58,23 @@ struct RunRecord {
   bool usable() const;
 };
 
+/// Tasks and methods in the order of the results table (the paper's Table 1): synthetic,
+/// synthetic-contextual, power, portfolio; two-stage-mlp … dfl-diffusion-sf, policy.
+const std::vector<std::string>& table_task_order();
+const std::vector<std::string>& table_method_order();
+/// Where `name` sits in `order` (order.size() when absent), for sorting in table order.
+size_t order_rank(const std::vector<std::string>& order, const std::string& name);
+
+/// Run directories under `root` that hold a file named `marker` (root itself included), sorted;
+/// `.cache` folders are skipped. IoError when a folder cannot be listed.
+std::vector<std::filesystem::path> find_run_dirs(const std::filesystem::path& root,
+                                                 const std::string& marker);
+
 /// {mean, sample standard deviation (n − 1)} of `values`: {NaN, NaN} when empty, std NaN for one.
 std::pair<double, double> mean_and_std(const std::vector<double>& values);
+
+/// The heading of a task's results, e.g. "power: test decision cost (lower is better)".
+std::string metric_title(const std::string& task, const std::string& metric);
 
 /// `return` for portfolio, `cost` for every other task.
 std::string headline_metric(const std::string& task);
@@ -157,52 +164,5 @@ std::vector<std::string> write_results_table(const ResultsTable& table, const st
 /// only task, method, metric, n_seeds, mean, std and paper are filled). DataError names the file
 /// and line of a bad cell.
 std::vector<TableRow> read_table_csv(const std::filesystem::path& file);
-
-// ---------------------------------------------------------------------------------------------
-// Figures (gnuplot).
-
-/// Learning curves: hold-out and test cost per epoch (epoch −1 = the starting model) from each
-/// run's curve.csv, one line per run in each of two panels, labelled by method and seed (and task
-/// when the runs mix tasks).
-///
-/// Example:
-///   plot_curves({"runs/power/dfl-mlp/cpu-seed1", "runs/power/dfl-diffusion-sf/cpu-seed1"},
-///               "figures/power_curves");
-PlotFiles plot_curves(const std::vector<std::string>& run_dirs, const std::string& prefix);
-
-/// The results bar chart: a panel per task, bars = our mean with ± std error bars, the paper's
-/// means as points.
-///
-/// Example:
-///   plot_bars(read_table_csv("results/table1.csv"), "results/table1_bars");
-PlotFiles plot_bars(const std::vector<TableRow>& rows, const std::string& prefix);
-
-/// What plot_samples draws.
-struct SampleHistogramOptions {
-  std::string split = "test";
-  int64_t index = 0;   ///< row of the split
-  int64_t n = 1000;    ///< samples drawn
-  int64_t coord = -1;  ///< one coordinate of y, or −1 for each of the first four
-  int64_t bins = 0;    ///< histogram bins (0: about 2·∛n, at least 10)
-  RunPaths paths;      ///< data_dir is needed to find the context's true y
-};
-
-/// Histograms of n samples of y for one context from the run's selected model (experiment::sample,
-/// the same draw as `diffdfl sample`), with the true value and the sample mean as vertical lines.
-///
-/// Example:
-///   SampleHistogramOptions o;
-///   o.n = 500;
-///   o.paths.data_dir = "data";
-///   plot_samples("runs/synthetic/dfl-diffusion-sf/cpu-seed1", o, "figures/samples");
-PlotFiles plot_samples(const std::string& run_dir, const SampleHistogramOptions& options,
-                       const std::string& prefix);
-
-/// Memory and time: from a CSV with columns `setting,peak_mb,seconds_per_epoch`, two bar panels
-/// (peak memory in MB, seconds per epoch) with one bar per setting.
-///
-/// Example:
-///   plot_memory("results/memory.csv", "results/memory");
-PlotFiles plot_memory(const std::filesystem::path& csv, const std::string& prefix);
 
 }  // namespace diffdfl::experiment
