@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli_test_util.h"
+#include "diffdfl/core/file_lock.h"
 
 namespace {
 
@@ -160,6 +161,27 @@ TEST(TrainCli, KilledRunResumesToTheSameResult) {
   const Result again = run("train --quiet --resume " + quoted(dir));
   EXPECT_EQ(again.code, 0);
   EXPECT_EQ(json::parse(again.out), read_json(dir / "metrics.json"));
+}
+
+TEST(TrainCli, ARunDirectoryInUseIsRefused) {
+  const fs::path root = fresh_dir("in_use");
+  const fs::path dir = root / "run";
+  const std::string common = " --quiet --cache-dir " + quoted(root / "cache");
+  ASSERT_EQ(run("train --preset smoke --task synthetic --method two-stage-mlp --out " +
+                quoted(dir) + common)
+                .code,
+            0);
+  fs::remove(dir / "metrics.json");  // as if it had been stopped before the end
+  {
+    // Another process (here: this test) is training in the directory.
+    const diffdfl::FileLock other(dir / ".lock");
+    expect_failure("train --resume " + quoted(dir) + common,
+                   {"in use by another diffdfl process", dir.string()});
+    EXPECT_FALSE(fs::exists(dir / "metrics.json"));
+  }
+  const Result resumed = run("train --resume " + quoted(dir) + common);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(fs::exists(dir / "metrics.json"));
 }
 
 TEST(TrainCli, EvalReproducesMetricsAndSampleWritesCsv) {

@@ -1,15 +1,13 @@
 #include "diffdfl/experiment/pretrain_cache.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
 
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/error.h"
+#include "diffdfl/core/file_lock.h"
 #include "diffdfl/core/seed.h"
 #include "diffdfl/core/sha256.h"
 #include "diffdfl/core/timer.h"
@@ -22,27 +20,6 @@ namespace diffdfl::experiment {
 namespace {
 
 using nlohmann::json;
-
-/// An exclusive advisory lock on a file, released on destruction or process death.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ < 0) fail<IoError>("cannot create lock file ", path);
-    if (::flock(fd_, LOCK_EX) != 0) fail<IoError>("cannot lock ", path);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) {
-      ::flock(fd_, LOCK_UN);
-      ::close(fd_);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 void save_fit(const fs::path& path, const models::Predictor& predictor, const json& meta,
               const dfl::PredictorFitter* fitter) {

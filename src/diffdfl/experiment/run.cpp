@@ -9,6 +9,7 @@
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/device.h"
 #include "diffdfl/core/error.h"
+#include "diffdfl/core/file_lock.h"
 #include "diffdfl/core/memory.h"
 #include "diffdfl/core/seed.h"
 #include "diffdfl/core/timer.h"
@@ -268,6 +269,17 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
   return out;
 }
 
+/// Holds DIR/.lock while this process trains in DIR: a second process on the same run directory
+/// (two campaigns, or a --resume of a run still going) is refused instead of interleaving writes.
+std::unique_ptr<FileLock> lock_run_dir(const fs::path& dir) {
+  std::unique_ptr<FileLock> lock = FileLock::try_lock(dir / ".lock");
+  if (!lock)
+    fail<IoError>("run directory ", dir.string(),
+                  " is in use by another diffdfl process (it holds ", (dir / ".lock").string(),
+                  "); wait for it to finish, or stop it and run --resume ", dir.string(), " again");
+  return lock;
+}
+
 }  // namespace
 
 RunOutcome train(const TrainRequest& request) {
@@ -280,18 +292,24 @@ RunOutcome train(const TrainRequest& request) {
                   " or choose another --out");
   }
   fs::create_directories(dir);
+  const std::unique_ptr<FileLock> lock = lock_run_dir(dir);
   write_json(dir / "config.json", s.cfg.to_json());
   return run_session(s, dir, request.paths, request.show_progress, /*resuming=*/false);
 }
 
 RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress) {
   const fs::path dir = run_dir;
-  if (fs::exists(dir / "metrics.json")) {
+  const auto finished = [&]() {
     RunOutcome out;
     out.metrics = read_json(dir / "metrics.json");
     out.diverged = out.metrics.value("status", "") == "diverged";
     return out;
-  }
+  };
+  if (fs::exists(dir / "metrics.json")) return finished();
+  if (!fs::exists(dir / "config.json"))
+    fail<IoError>(dir.string(), " is not a run directory (no config.json); start a run with --out");
+  const std::unique_ptr<FileLock> lock = lock_run_dir(dir);
+  if (fs::exists(dir / "metrics.json")) return finished();  // finished while we waited
   const json config = read_json(dir / "config.json");
   Session s = open_session(config, (dir / "config.json").string(), paths);
   return run_session(s, dir, paths, show_progress, /*resuming=*/true);
