@@ -361,7 +361,7 @@ PlotFiles plot_memory(const fs::path& csv, const std::string& prefix) {
       return std::isfinite(v) ? gp_data_string(gp_label(v, digits)) : std::string("\"n/a\"");
     };
     data << r << " " << gp_data_string(t.rows[r][c_setting]) << " " << gp_num(mb) << " "
-         << gp_num(sec) << " " << label(mb, 4) << " " << label(sec, 3) << "\n";
+         << gp_num(sec) << " " << label(mb, 6) << " " << label(sec, 3) << "\n";
   }
   data << "EOD\n";
   DIFFDFL_CHECK(any_mb || any_sec, csv.string(), " has no peak_mb or seconds_per_epoch value");
