@@ -47,9 +47,9 @@ set xtics rotate by 30 right nomirror
 set key outside right top vertical box
 set xlabel 'method'
 set title 'synthetic: test decision cost (lower is better)'
-set ylabel 'mean decision cost per instance (task cost units)'
-unset logscale y
-set yrange [*:*]
+set ylabel 'mean decision cost per instance (task cost units), log scale'
+set logscale y
+set yrange [0.12658448315:*]
 set xrange [-0.6:8.6]
 plot $task0 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task0 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
@@ -84,9 +84,9 @@ set xtics rotate by 30 right nomirror
 set key outside right top vertical box
 set xlabel 'method'
 set title 'synthetic: test decision cost (lower is better)'
-set ylabel 'mean decision cost per instance (task cost units)'
-unset logscale y
-set yrange [*:*]
+set ylabel 'mean decision cost per instance (task cost units), log scale'
+set logscale y
+set yrange [0.12658448315:*]
 set xrange [-0.6:8.6]
 plot $task0 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task0 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \

@@ -189,7 +189,9 @@ PlotFiles plot_bars(const std::vector<TableRow>& rows, const std::string& prefix
     data << "$task" << k << " << EOD\n";
     double lo = std::numeric_limits<double>::infinity(), hi = 0;
     for (const TableRow* r : members) {
-      for (double v : {r->mean, r->paper, r->mean - (std::isfinite(r->std) ? r->std : 0.0)}) {
+      // A lower error bar that reaches zero or below does not count: a log axis clips it.
+      const double bar_low = r->mean - (std::isfinite(r->std) ? r->std : 0.0);
+      for (double v : {r->mean, r->paper, bar_low > 0 ? bar_low : kNaN}) {
         if (!std::isfinite(v)) continue;
         lo = std::min(lo, v);
         hi = std::max(hi, v);
