@@ -309,7 +309,7 @@ RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_p
   if (!fs::exists(dir / "config.json"))
     fail<IoError>(dir.string(), " is not a run directory (no config.json); start a run with --out");
   const std::unique_ptr<FileLock> lock = lock_run_dir(dir);
-  if (fs::exists(dir / "metrics.json")) return finished();  // finished while we waited
+  if (fs::exists(dir / "metrics.json")) return finished();  // it ended before we took the lock
   const json config = read_json(dir / "config.json");
   Session s = open_session(config, (dir / "config.json").string(), paths);
   return run_session(s, dir, paths, show_progress, /*resuming=*/true);

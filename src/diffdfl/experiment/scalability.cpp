@@ -18,11 +18,6 @@ namespace diffdfl::experiment {
 
 namespace {
 
-size_t method_rank(const std::string& name) {
-  const std::vector<std::string>& names = dfl::method_names();
-  return static_cast<size_t>(std::find(names.begin(), names.end(), name) - names.begin());
-}
-
 std::string csv_num(double v) {
   if (!std::isfinite(v)) return "";
   std::ostringstream out;
@@ -56,7 +51,7 @@ std::vector<ScalabilityRow> build_scalability(const std::vector<RunRecord>& runs
     if (!inserted)
       fail<InvalidArgument>("two runs of ", r.method, " with n_assets = ", r.n_assets, " seed ",
                             r.seed, ": ", it->second, " and ", r.dir, "; pass only one of them");
-    groups[{method_rank(r.method), r.method, r.n_assets}].push_back(&r);
+    groups[{order_rank(dfl::method_names(), r.method), r.method, r.n_assets}].push_back(&r);
   }
   std::vector<ScalabilityRow> rows;
   for (const auto& [key, members] : groups) {
