@@ -329,11 +329,11 @@ PlotFiles plot_samples(const std::string& run_dir, const SampleHistogramOptions&
     if (std::isfinite(true_y)) {
       vertical(tk, true_y);
       body << ", \\\n     " << tk << " using 1:2 with lines lw 3 lc rgb '#c44e52' title "
-           << gp_quote("true y = " + gp_label(true_y, 4));
+           << gp_quote("true y = " + format_number(true_y, 4));
     }
     vertical(mk, mean);
     body << ", \\\n     " << mk << " using 1:2 with lines lw 2 dt 2 lc rgb 'black' title "
-         << gp_quote("sample mean = " + gp_label(mean, 4)) << "\n";
+         << gp_quote("sample mean = " + format_number(mean, 4)) << "\n";
   }
   body << "unset multiplot\n";
   const int width = 640 * layout_cols, height = 500 * layout_rows + 40;
@@ -360,7 +360,7 @@ PlotFiles plot_memory(const fs::path& csv, const std::string& prefix) {
     any_mb |= std::isfinite(mb);
     any_sec |= std::isfinite(sec);
     const auto label = [](double v, int digits) {
-      return std::isfinite(v) ? gp_data_string(gp_label(v, digits)) : std::string("\"n/a\"");
+      return std::isfinite(v) ? gp_data_string(format_number(v, digits)) : std::string("\"n/a\"");
     };
     data << r << " " << gp_data_string(t.rows[r][c_setting]) << " " << gp_num(mb) << " "
          << gp_num(sec) << " " << label(mb, 6) << " " << label(sec, 3) << "\n";

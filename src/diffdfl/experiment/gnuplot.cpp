@@ -104,13 +104,6 @@ std::string gp_num(double v) {
   return out.str();
 }
 
-std::string gp_label(double v, int digits) {
-  if (!std::isfinite(v)) return "";
-  std::ostringstream out;
-  out << std::setprecision(digits) << v;
-  return out.str();
-}
-
 std::string gp_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s)

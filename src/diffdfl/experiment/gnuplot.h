@@ -38,9 +38,6 @@ std::string gnuplot_script(const std::string& prefix, const std::string& data,
 /// non-finite value.
 std::string gp_num(double v);
 
-/// A number as label text, at most `digits` significant digits; "" for a non-finite value.
-std::string gp_label(double v, int digits);
-
 /// A gnuplot single-quoted string ('' is a literal quote inside).
 std::string gp_quote(const std::string& s);
 

@@ -64,14 +64,6 @@ double number_or_nan(const json& j, const std::string& key, const fs::path& file
   return v.get<double>();
 }
 
-/// "%.<digits>g"-style text; "" for NaN.
-std::string fmt(double v, int digits = 10) {
-  if (!std::isfinite(v)) return "";
-  std::ostringstream out;
-  out << std::setprecision(digits) << v;
-  return out.str();
-}
-
 std::string fmt_fixed(double v, int decimals) {
   if (!std::isfinite(v)) return "";
   std::ostringstream out;
@@ -82,7 +74,7 @@ std::string fmt_fixed(double v, int decimals) {
 /// Four significant digits for the Markdown tables, without exponents below 1e6.
 std::string fmt_md(double v) {
   if (std::isfinite(v) && std::fabs(v) >= 1e4 && std::fabs(v) < 1e6) return fmt_fixed(v, 0);
-  return fmt(v, 4);
+  return format_number(v, 4);
 }
 
 /// Seconds: three decimals below 1 s, one below 100 s, none above.
@@ -114,6 +106,13 @@ std::string metric_title(const std::string& task, const std::string& metric) {
 
 size_t order_rank(const std::vector<std::string>& order, const std::string& name) {
   return static_cast<size_t>(std::find(order.begin(), order.end(), name) - order.begin());
+}
+
+std::string format_number(double v, int digits) {
+  if (!std::isfinite(v)) return "";
+  std::ostringstream out;
+  out << std::setprecision(digits) << v;
+  return out.str();
 }
 
 std::vector<fs::path> find_run_dirs(const fs::path& root, const std::string& marker) {
@@ -405,8 +404,9 @@ std::string results_csv(const ResultsTable& table) {
   std::ostringstream out;
   out << "task,method,metric,n_seeds,mean,std,paper\n";
   for (const TableRow& r : table.rows) {
-    out << r.task << "," << r.method << "," << r.metric << "," << r.n_seeds << "," << fmt(r.mean)
-        << "," << fmt(r.std) << "," << fmt(r.paper) << "\n";
+    out << r.task << "," << r.method << "," << r.metric << "," << r.n_seeds << ","
+        << format_number(r.mean) << "," << format_number(r.std) << "," << format_number(r.paper)
+        << "\n";
   }
   return out.str();
 }

@@ -65,6 +65,10 @@ const std::vector<std::string>& table_method_order();
 /// Where `name` sits in `order` (order.size() when absent), for sorting in table order.
 size_t order_rank(const std::vector<std::string>& order, const std::string& name);
 
+/// A number as text for tables, CSV files and figure labels: at most `digits` significant digits
+/// ("%.<digits>g"), "" for a non-finite value.
+std::string format_number(double v, int digits = 10);
+
 /// Run directories under `root` that hold a file named `marker` (root itself included), sorted;
 /// `.cache` folders are skipped. IoError when a folder cannot be listed.
 std::vector<std::filesystem::path> find_run_dirs(const std::filesystem::path& root,

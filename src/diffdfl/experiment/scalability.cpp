@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <iomanip>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -15,17 +14,6 @@
 namespace fs = std::filesystem;
 
 namespace diffdfl::experiment {
-
-namespace {
-
-std::string csv_num(double v) {
-  if (!std::isfinite(v)) return "";
-  std::ostringstream out;
-  out << std::setprecision(10) << v;
-  return out.str();
-}
-
-}  // namespace
 
 std::vector<ScalabilityRow> build_scalability(const std::vector<RunRecord>& runs) {
   DIFFDFL_CHECK(!runs.empty(), "no runs for the scalability study");
@@ -80,9 +68,9 @@ std::string scalability_csv(const std::vector<ScalabilityRow>& rows) {
   std::ostringstream out;
   out << "method,n_assets,n_seeds,regret_mean,regret_std,return_mean,return_std,train_seconds\n";
   for (const ScalabilityRow& r : rows)
-    out << r.method << "," << r.n_assets << "," << r.n_seeds << "," << csv_num(r.regret) << ","
-        << csv_num(r.regret_std) << "," << csv_num(r.ret) << "," << csv_num(r.ret_std) << ","
-        << csv_num(r.train_seconds) << "\n";
+    out << r.method << "," << r.n_assets << "," << r.n_seeds << "," << format_number(r.regret)
+        << "," << format_number(r.regret_std) << "," << format_number(r.ret) << ","
+        << format_number(r.ret_std) << "," << format_number(r.train_seconds) << "\n";
   return out.str();
 }
 
