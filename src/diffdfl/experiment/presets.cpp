@@ -100,12 +100,10 @@ nlohmann::json resolve_config(const std::string& config_dir, const std::string& 
                               const std::vector<std::string>& overrides) {
   const fs::path preset_path = fs::path(config_dir) / (preset + ".json");
   if (!fs::exists(preset_path)) {
-    std::string known;
-    for (const auto& n : preset_names(config_dir))
-      known += (known.empty() ? "" : ", ") + n;
+    const std::string found = listed(preset_names(config_dir));
     fail<ConfigError>(
         "unknown preset '", preset, "' (no ", preset_path.string(),
-        "); presets found: ", known.empty() ? "none (is --config-dir right?)" : known);
+        "); presets found: ", found.empty() ? "none (is --config-dir right?)" : found);
   }
   const nlohmann::json file = read_json_file(preset_path, "preset");
   ConfigReader layout(file, preset_path.string());
