@@ -15,6 +15,7 @@
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/csv.h"
 #include "diffdfl/core/error.h"
+#include "diffdfl/data/dataset.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -84,12 +85,6 @@ std::string fmt_seconds(double v) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& table_task_order() {
-  static const std::vector<std::string> v = {"synthetic", "synthetic-contextual", "power",
-                                             "portfolio"};
-  return v;
-}
 
 const std::vector<std::string>& table_method_order() {
   static const std::vector<std::string> v = {
@@ -281,9 +276,9 @@ PaperNumbers load_paper_numbers(const fs::path& file) {
   if (!j.contains("tasks") || !j["tasks"].is_object())
     fail<ConfigError>(f, ": missing object 'tasks' ({task: {method: {\"mean\": m, \"std\": s}}})");
   for (const auto& [task, methods] : j["tasks"].items()) {
-    if (order_rank(table_task_order(), task) == table_task_order().size())
+    if (order_rank(data::task_names(), task) == data::task_names().size())
       fail<ConfigError>(f, ": unknown task 'tasks.", task,
-                        "'; tasks: ", joined(table_task_order()));
+                        "'; tasks: ", joined(data::task_names()));
     if (!methods.is_object()) fail<ConfigError>(f, ": 'tasks.", task, "' must be an object");
     for (const auto& [method, number] : methods.items()) {
       const std::string key = "tasks." + task + "." + method;
@@ -344,7 +339,7 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
   using Key = std::tuple<size_t, std::string, size_t, std::string>;
   std::map<Key, std::vector<const RunRecord*>> groups;
   for (const RunRecord& r : runs) {
-    groups[{order_rank(table_task_order(), r.task), r.task,
+    groups[{order_rank(data::task_names(), r.task), r.task,
             order_rank(table_method_order(), r.method), r.method}]
         .push_back(&r);
   }

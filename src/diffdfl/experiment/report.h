@@ -58,9 +58,8 @@ struct RunRecord {
   bool usable() const;
 };
 
-/// Tasks and methods in the order of the results table (the paper's Table 1): synthetic,
-/// synthetic-contextual, power, portfolio; two-stage-mlp … dfl-diffusion-sf, policy.
-const std::vector<std::string>& table_task_order();
+/// Methods in the order of the results table (the paper's Table 1): two-stage-mlp …
+/// dfl-diffusion-sf, policy. Tasks follow data::task_names().
 const std::vector<std::string>& table_method_order();
 /// Where `name` sits in `order` (order.size() when absent), for sorting in table order.
 size_t order_rank(const std::vector<std::string>& order, const std::string& name);
