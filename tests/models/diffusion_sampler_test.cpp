@@ -144,10 +144,18 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
     int64_t steps;
     int64_t segments;
     double clip = 0;
+    bool bounds = false;
   };
-  const Case cases[] = {{SamplerKind::kDdim, 0.8, 0, 8},  {SamplerKind::kDdim, 0.0, 23, 5},
-                        {SamplerKind::kDdpm, 0.0, 0, 1},  {SamplerKind::kDdpm, 0.0, 60, 60},
-                        {SamplerKind::kDdim, 0.5, 13, 0}, {SamplerKind::kDdim, 0.0, 12, 3, 5.0}};
+  const Case cases[] = {{SamplerKind::kDdim, 0.8, 0, 8},
+                        {SamplerKind::kDdim, 0.0, 23, 5},
+                        {SamplerKind::kDdpm, 0.0, 0, 1},
+                        {SamplerKind::kDdpm, 0.0, 60, 60},
+                        {SamplerKind::kDdim, 0.5, 13, 0},
+                        {SamplerKind::kDdim, 0.0, 12, 3, 5.0},
+                        {SamplerKind::kDdpm, 0.0, 15, 4, 0.0, true}};
+  // Per-coordinate ŷ0 bounds tight enough to bind on some steps.
+  const X0Bounds bounds{torch::tensor({-0.3, -2.0}, torch::kDouble),
+                        torch::tensor({0.4, 0.1}, torch::kDouble)};
   for (const Case& c : cases) {
     torch::manual_seed(5);
     auto net = small_net(3, 2);
@@ -170,7 +178,8 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
       const torch::Tensor ys = ys0.clone().requires_grad_(true);
       torch::manual_seed(21);
       const torch::Tensor y0 = run_reverse_process(
-          net, plan, x, ys, mode == 0 ? GraphMode::kFull : GraphMode::kCheckpointed, segments);
+          net, plan, x, ys, mode == 0 ? GraphMode::kFull : GraphMode::kCheckpointed, segments,
+          c.bounds ? bounds : X0Bounds{});
       (y0 * R).sum().backward();
       grads[mode] = testing::take_grads(params);
       gx[mode] = x.grad().clone();
@@ -179,7 +188,7 @@ TEST(ReverseProcess, CheckpointedGradientEqualsFullStorage) {
     const std::string what = "kind=" + to_string(c.kind) + " eta=" + std::to_string(c.eta) +
                              " S=" + std::to_string(c.steps) +
                              " segments=" + std::to_string(segments) +
-                             " clip=" + std::to_string(c.clip);
+                             " clip=" + std::to_string(c.clip) + (c.bounds ? " with bounds" : "");
     const torch::Tensor full = testing::flatten_all(grads[0]);
     const torch::Tensor ckpt = testing::flatten_all(grads[1]);
     EXPECT_GT(full.abs().max().item<double>(), 1e-6) << what;
@@ -219,6 +228,37 @@ TEST(ReverseProcess, ClipX0BoundsTheSamplesAndIsInactiveWhenLoose) {
   EXPECT_TRUE(torch::allclose(loose, free, 1e-10, 1e-10));
   so.clip_x0 = -1;
   EXPECT_THROW(so.validate(), InvalidArgument);
+}
+
+// Per-coordinate ŷ0 bounds (thresholding to the training range) hold every coordinate of the final
+// samples inside its own interval, and change nothing when no ŷ0 reaches them.
+TEST(ReverseProcess, X0BoundsHoldEachCoordinateInItsRange) {
+  torch::manual_seed(4);
+  auto net = small_net(3, 2);
+  const NoiseSchedule s = small_schedule(40);
+  const torch::Tensor x = torch::randn({4, 3}, torch::kDouble);
+  const torch::Tensor y_start = 3.0 * torch::randn({4, 50, 2}, torch::kDouble);
+  for (SamplerKind kind : {SamplerKind::kDdim, SamplerKind::kDdpm}) {
+    SamplerOptions so;
+    so.kind = kind;
+    so.steps = 8;
+    const auto plan = plan_reverse_steps(s, so);
+    torch::manual_seed(1);
+    const torch::Tensor free = run_reverse_process(net, plan, x, y_start, GraphMode::kNone, 1);
+    const torch::Tensor lo = torch::tensor({-0.1, -0.5}, torch::kDouble);
+    const torch::Tensor hi = torch::tensor({0.2, 0.05}, torch::kDouble);
+    torch::manual_seed(1);
+    const torch::Tensor bounded =
+        run_reverse_process(net, plan, x, y_start, GraphMode::kNone, 1, X0Bounds{lo, hi});
+    EXPECT_TRUE((bounded >= lo - 1e-12).all().item<bool>());
+    EXPECT_TRUE((bounded <= hi + 1e-12).all().item<bool>());
+    EXPECT_FALSE(torch::allclose(bounded, free));
+    torch::manual_seed(1);
+    const torch::Tensor loose = run_reverse_process(
+        net, plan, x, y_start, GraphMode::kNone, 1,
+        X0Bounds{torch::full({2}, -1e9, torch::kDouble), torch::full({2}, 1e9, torch::kDouble)});
+    EXPECT_TRUE(torch::allclose(loose, free, 1e-10, 1e-10));
+  }
 }
 
 TEST(ReverseProcess, CheckpointedWithoutInputGradsAndRepeatedBackward) {

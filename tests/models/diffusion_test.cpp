@@ -88,6 +88,35 @@ TEST(DiffusionPredictor, SamplesAreRawUnitsWithTheRightShapeAndGraph) {
   EXPECT_THROW(p->set_sampler(so), InvalidArgument);
 }
 
+// sampler.clip_x0_range holds every raw-unit sample inside the range given to set_x0_range (the
+// range is stored in model units and survives save/load).
+TEST(DiffusionPredictor, X0RangeBoundsTheRawSamples) {
+  DiffusionOptions o = small_options();
+  o.sampler.clip_x0_range = true;
+  auto p = make(o);
+  set_transform(*p);
+  const torch::Tensor lo = torch::tensor({9.5, -2.2}, torch::kDouble);
+  const torch::Tensor hi = torch::tensor({10.2, -1.9}, torch::kDouble);
+  p->set_x0_range(lo, hi);
+  const torch::Tensor x = torch::randn({3, 3}, torch::kDouble);
+  const torch::Tensor s = p->sample(x, 200, GraphMode::kNone);
+  EXPECT_TRUE((s >= lo - 1e-9).all().item<bool>());
+  EXPECT_TRUE((s <= hi + 1e-9).all().item<bool>());
+  torch::serialize::OutputArchive out;
+  p->save(out);
+  std::stringstream buf;
+  out.save_to(buf);
+  auto q = make(o, 2);
+  torch::serialize::InputArchive in;
+  in.load_from(buf);
+  q->load(in);
+  torch::manual_seed(3);
+  const torch::Tensor a = p->sample(x, 20, GraphMode::kNone);
+  torch::manual_seed(3);
+  EXPECT_TRUE(torch::equal(a, q->sample(x, 20, GraphMode::kNone)));
+  EXPECT_THROW(p->set_x0_range(hi, lo), InvalidArgument);
+}
+
 // Ê by hand for one chunk: t ~ U{0..T−1} drawn on the CPU as [B·M, K], then ε as [B, M·K, n].
 TEST(DiffusionPredictor, ElboSurrogateMatchesItsDefinition) {
   for (ElboWeighting weighting : {ElboWeighting::kUnit, ElboWeighting::kLambda}) {

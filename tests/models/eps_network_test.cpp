@@ -38,14 +38,18 @@ TEST(EpsNetwork, ParameterCountsMatchTheReference) {
 }
 
 // predict() (split first layer, context precomputed) computes the same function as the literal
-// concatenate → LayerNorm → Linear reference, with a shared step and with one step per row.
-TEST(EpsNetwork, SplitFirstLayerEqualsReferenceForward) {
+// concatenate → LayerNorm → Linear reference, with a shared step and with one step per row, for
+// both placements of the input LayerNorm.
+class EpsNetworkNorm : public ::testing::TestWithParam<InputNorm> {};
+
+TEST_P(EpsNetworkNorm, SplitFirstLayerEqualsReferenceForward) {
   for (auto [x_dim, G] : {std::pair<int64_t, int64_t>{5, 6}, {0, 6}, {5, 9}, {3, 1}}) {
     torch::manual_seed(7);
     EpsNetworkOptions o;
     o.width = 32;
     o.depth = 3;
     o.time_hidden = 12;
+    o.input_norm = GetParam();
     EpsNetworkImpl net(x_dim, 3, o);
     net.to(torch::kDouble);
     {
@@ -82,11 +86,12 @@ TEST(EpsNetwork, SplitFirstLayerEqualsReferenceForward) {
 }
 
 // Gradients through the split form equal those of the reference form.
-TEST(EpsNetwork, SplitFirstLayerGradientsEqualReference) {
+TEST_P(EpsNetworkNorm, SplitFirstLayerGradientsEqualReference) {
   torch::manual_seed(9);
   EpsNetworkOptions o;
   o.width = 24;
   o.time_hidden = 10;
+  o.input_norm = GetParam();
   EpsNetworkImpl net(4, 2, o);
   net.to(torch::kDouble);
   const torch::Tensor x = torch::randn({3, 4}, torch::kDouble);
@@ -101,6 +106,37 @@ TEST(EpsNetwork, SplitFirstLayerGradientsEqualReference) {
       .backward();
   const auto gb = testing::take_grads(net.parameters());
   EXPECT_LT(relative_error(testing::flatten_all(ga), testing::flatten_all(gb)), 1e-11);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothPlacements, EpsNetworkNorm,
+                         ::testing::Values(InputNorm::kJoint, InputNorm::kContext),
+                         [](const auto& p) { return to_string(p.param); });
+
+// With the joint LayerNorm the scale of x decides how strongly y_t reaches the network; with the
+// context LayerNorm it does not: ε̂ is unchanged when every context's x is multiplied by 10.
+TEST(EpsNetwork, ContextNormMakesTheOutputIndependentOfTheScaleOfX) {
+  for (InputNorm norm : {InputNorm::kJoint, InputNorm::kContext}) {
+    torch::manual_seed(11);
+    EpsNetworkOptions o;
+    o.width = 32;
+    o.time_hidden = 12;
+    o.input_norm = norm;
+    EpsNetworkImpl net(40, 3, o);
+    net.to(torch::kDouble);
+    torch::NoGradGuard ng;
+    const torch::Tensor x = torch::randn({4, 40}, torch::kDouble);
+    const torch::Tensor y = torch::randn({4, 5, 3}, torch::kDouble);
+    const torch::Tensor t = torch::scalar_tensor(300, torch::kLong);
+    const double change = relative_error(net.predict(y, t, net.condition(10 * x)),
+                                         net.predict(y, t, net.condition(x)));
+    if (norm == InputNorm::kContext) {
+      EXPECT_LT(change, 1e-5);  // only LayerNorm's eps distinguishes the two
+    } else {
+      EXPECT_GT(change, 0.05);
+    }
+  }
+  EXPECT_EQ(parse_input_norm("context"), InputNorm::kContext);
+  EXPECT_THROW(parse_input_norm("rows"), InvalidArgument);
 }
 
 TEST(EpsNetwork, OptionsAndShapesAreChecked) {

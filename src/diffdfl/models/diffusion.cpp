@@ -1,5 +1,6 @@
 #include "diffdfl/models/diffusion.h"
 
+#include <cmath>
 #include <utility>
 
 #include "diffdfl/core/error.h"
@@ -64,6 +65,8 @@ DiffusionPredictor::DiffusionPredictor(std::shared_ptr<DenoiserImpl> net,
       timestep_sampler_(options.schedule.steps, options.timestep_sampler),
       net_(std::move(net)) {
   root_->register_module("denoiser", net_);
+  x0_lo_ = root_->register_buffer("x0_lo", torch::full({y_dim()}, -INFINITY));
+  x0_hi_ = root_->register_buffer("x0_hi", torch::full({y_dim()}, INFINITY));
   finish_construction();
   on_moved();
 }
@@ -80,6 +83,15 @@ void DiffusionPredictor::set_sampler(const SamplerOptions& sampler) {
   o.validate();
   plan_ = plan_reverse_steps(schedule_, sampler);
   options_ = o;
+}
+
+void DiffusionPredictor::set_x0_range(const torch::Tensor& lo, const torch::Tensor& hi) {
+  check_shape(lo, "x0 range lo", {y_dim()});
+  check_shape(hi, "x0 range hi", {y_dim()});
+  DIFFDFL_CHECK((lo <= hi).all().item<bool>(), "x0 range: lo must be <= hi in every dimension");
+  torch::NoGradGuard no_grad;
+  x0_lo_.copy_(normalize_targets(lo.to(tensor_options())));
+  x0_hi_.copy_(normalize_targets(hi.to(tensor_options())));
 }
 
 void DiffusionPredictor::set_elbo(const ElboOptions& elbo) {
@@ -130,8 +142,10 @@ torch::Tensor DiffusionPredictor::sample_from(const torch::Tensor& x, const torc
 
 torch::Tensor DiffusionPredictor::run_sampler(const torch::Tensor& xn, const torch::Tensor& y_start,
                                               GraphMode mode) {
-  const torch::Tensor y0 = run_reverse_process(
-      net_, plan_, xn, y_start, mode, options_.sampler.resolved_segments(schedule_.steps()));
+  const X0Bounds bounds = options_.sampler.clip_x0_range ? X0Bounds{x0_lo_, x0_hi_} : X0Bounds{};
+  const torch::Tensor y0 =
+      run_reverse_process(net_, plan_, xn, y_start, mode,
+                          options_.sampler.resolved_segments(schedule_.steps()), bounds);
   if (mode == GraphMode::kNone) {
     torch::NoGradGuard no_grad;
     return denormalize_targets(y0);

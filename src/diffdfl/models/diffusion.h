@@ -99,6 +99,10 @@ class DiffusionPredictor : public Predictor {
   void set_sampler(const SamplerOptions& sampler);
   /// Replaces the ELBO settings (K, weighting, chunk size).
   void set_elbo(const ElboOptions& elbo);
+  /// The per-coordinate range [lo, hi] (raw units, [y_dim] each) that sampler.clip_x0_range clamps
+  /// every step's ŷ0 to: typically the training targets' min and max. Set the target transform
+  /// first (the bounds are stored in model units). Saved with the model; ±∞ until set.
+  void set_x0_range(const torch::Tensor& lo, const torch::Tensor& hi);
   const NoiseSchedule& schedule() const { return schedule_; }
   const std::vector<ReverseStep>& reverse_plan() const { return plan_; }
   TimestepSampler& timestep_sampler() { return timestep_sampler_; }
@@ -133,6 +137,7 @@ class DiffusionPredictor : public Predictor {
   std::shared_ptr<DenoiserImpl> net_;
   // Schedule tensors on the model's device and dtype.
   torch::Tensor sqrt_ab_, sqrt_1mab_, lambda_;
+  torch::Tensor x0_lo_, x0_hi_;  // buffers: set_x0_range in model units
 };
 
 }  // namespace diffdfl::models

@@ -16,12 +16,15 @@ using torch::autograd::variable_list;
 // One reverse step. The no-grad path works in place; both paths evaluate the same kernels in the
 // same order, so they give bit-identical results.
 torch::Tensor reverse_step(DenoiserImpl& net, const torch::Tensor& y, const ReverseStep& s,
-                           const DenoiserContext& ctx, const torch::Tensor& noise) {
+                           const DenoiserContext& ctx, const torch::Tensor& noise,
+                           const X0Bounds& bounds) {
   const torch::Tensor t =
       torch::scalar_tensor(s.t, torch::TensorOptions().dtype(torch::kLong).device(y.device()));
   torch::Tensor eps = net.predict(y, t, ctx);
-  if (s.clip > 0) {
-    const torch::Tensor y0 = ((y - eps * s.sqrt_one_minus_ab) / s.sqrt_ab).clamp(-s.clip, s.clip);
+  if (s.clip > 0 || bounds.defined()) {
+    torch::Tensor y0 = (y - eps * s.sqrt_one_minus_ab) / s.sqrt_ab;
+    if (s.clip > 0) y0 = y0.clamp(-s.clip, s.clip);
+    if (bounds.defined()) y0 = torch::clamp(y0, bounds.lo, bounds.hi);
     eps = (y - y0 * s.sqrt_ab) / s.sqrt_one_minus_ab;
   }
   if (!torch::GradMode::is_enabled()) {
@@ -45,6 +48,7 @@ struct CheckpointState : torch::CustomClassHolder {
   std::vector<int64_t> seg_begin;         // segment k = plan[seg_begin[k], seg_begin[k+1])
   std::vector<torch::Tensor> boundaries;  // the state at the start of each segment
   std::vector<torch::Tensor> noise;       // ξ of each step (undefined where σ = 0)
+  X0Bounds bounds;
 };
 
 // y0 = sampler(x, y_start; θ) with segment checkpointing. Inputs in graph order: x, y_start,
@@ -67,7 +71,8 @@ class CheckpointedReverse : public torch::autograd::Function<CheckpointedReverse
            i < state->seg_begin[static_cast<size_t>(k + 1)]; ++i) {
         const ReverseStep& s = state->plan[static_cast<size_t>(i)];
         state->noise[static_cast<size_t>(i)] = draw_noise(s, y);
-        y = reverse_step(*state->net, y, s, dctx, state->noise[static_cast<size_t>(i)]);
+        y = reverse_step(*state->net, y, s, dctx, state->noise[static_cast<size_t>(i)],
+                         state->bounds);
       }
     }
     ctx->save_for_backward({x});
@@ -121,7 +126,7 @@ class CheckpointedReverse : public torch::autograd::Function<CheckpointedReverse
       for (int64_t i = state->seg_begin[static_cast<size_t>(k)];
            i < state->seg_begin[static_cast<size_t>(k + 1)]; ++i) {
         y = reverse_step(net, y, state->plan[static_cast<size_t>(i)], leaf_ctx,
-                         state->noise[static_cast<size_t>(i)]);
+                         state->noise[static_cast<size_t>(i)], state->bounds);
       }
       variable_list inputs{y_seg};
       for (size_t j : leaf_index)
@@ -237,7 +242,8 @@ std::vector<ReverseStep> plan_reverse_steps(const NoiseSchedule& schedule,
 
 torch::Tensor run_reverse_process(const std::shared_ptr<DenoiserImpl>& net,
                                   const std::vector<ReverseStep>& plan, const torch::Tensor& x,
-                                  const torch::Tensor& y_start, GraphMode mode, int64_t segments) {
+                                  const torch::Tensor& y_start, GraphMode mode, int64_t segments,
+                                  const X0Bounds& bounds) {
   DIFFDFL_CHECK(net != nullptr, "run_reverse_process: no network");
   DIFFDFL_CHECK(!plan.empty(), "run_reverse_process: empty plan");
   DIFFDFL_CHECK(x.dim() == 2 && y_start.dim() == 3 && x.size(0) == y_start.size(0),
@@ -248,14 +254,14 @@ torch::Tensor run_reverse_process(const std::shared_ptr<DenoiserImpl>& net,
     const DenoiserContext ctx = net->condition(x);
     torch::Tensor y = y_start;
     for (const ReverseStep& s : plan)
-      y = reverse_step(*net, y, s, ctx, draw_noise(s, y));
+      y = reverse_step(*net, y, s, ctx, draw_noise(s, y), bounds);
     return y;
   }
   if (mode == GraphMode::kFull) {
     const DenoiserContext ctx = net->condition(x);
     torch::Tensor y = y_start;
     for (const ReverseStep& s : plan)
-      y = reverse_step(*net, y, s, ctx, draw_noise(s, y));
+      y = reverse_step(*net, y, s, ctx, draw_noise(s, y), bounds);
     return y;
   }
   const auto S = static_cast<int64_t>(plan.size());
@@ -263,6 +269,7 @@ torch::Tensor run_reverse_process(const std::shared_ptr<DenoiserImpl>& net,
   auto state = c10::make_intrusive<CheckpointState>();
   state->net = net;
   state->plan = plan;
+  state->bounds = bounds;
   for (int64_t k = 0; k <= K; ++k)
     state->seg_begin.push_back(k * S / K);
   const std::vector<torch::Tensor> params = net->parameters();

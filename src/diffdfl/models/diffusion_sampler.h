@@ -58,6 +58,9 @@ struct SamplerOptions {
   /// `clip_denoised`. Keeps few-step samplers from producing far outliers (ŷ0 divides by √ᾱ_T ≈
   /// 0.006 at the first step); the reference does not clip (0).
   double clip_x0 = 0.0;
+  /// If set, each step also clamps ŷ0 per coordinate to the X0Bounds the model passes (the
+  /// training targets' range, DiffusionPredictor::set_x0_range): thresholding to the data's range.
+  bool clip_x0_range = false;
 
   /// Range checks that need no T (InvalidArgument naming the field).
   void validate() const;
@@ -79,16 +82,25 @@ struct ReverseStep {
   double sqrt_one_minus_ab = 0;  ///< √(1−ᾱ_t)
 };
 
+/// Per-coordinate bounds [y_dim] on every step's ŷ0, in model units, dtype and device; undefined
+/// tensors mean no bounds.
+struct X0Bounds {
+  torch::Tensor lo, hi;
+  bool defined() const { return lo.defined(); }
+};
+
 /// The S steps in execution order (t descending), coefficients computed in float64.
 std::vector<ReverseStep> plan_reverse_steps(const NoiseSchedule& schedule,
                                             const SamplerOptions& options);
 
 /// Runs the plan from y_start [C, G, y_dim] (the N(0, I) draw, normalised units) for contexts
 /// x [C, x_dim]; returns y0 [C, G, y_dim]. Per-step noise is drawn from the global generator of
-/// y_start's device. `segments` is used by kCheckpointed only (clamped to [1, S]).
+/// y_start's device. `segments` is used by kCheckpointed only (clamped to [1, S]). Defined
+/// `bounds` clamp every step's ŷ0 (after the symmetric clip_x0).
 /// kCheckpointed does not support double backward.
 torch::Tensor run_reverse_process(const std::shared_ptr<DenoiserImpl>& net,
                                   const std::vector<ReverseStep>& plan, const torch::Tensor& x,
-                                  const torch::Tensor& y_start, GraphMode mode, int64_t segments);
+                                  const torch::Tensor& y_start, GraphMode mode, int64_t segments,
+                                  const X0Bounds& bounds = {});
 
 }  // namespace diffdfl::models

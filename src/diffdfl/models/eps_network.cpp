@@ -10,6 +10,16 @@ namespace diffdfl::models {
 
 namespace nn = torch::nn;
 
+std::string to_string(InputNorm norm) {
+  return norm == InputNorm::kJoint ? "joint" : "context";
+}
+
+InputNorm parse_input_norm(const std::string& name) {
+  if (name == "joint") return InputNorm::kJoint;
+  if (name == "context") return InputNorm::kContext;
+  fail("input normalisation '", name, "' is not valid; use joint or context");
+}
+
 void EpsNetworkOptions::validate() const {
   DIFFDFL_CHECK(width >= 1, "EpsNetworkOptions.width must be >= 1, got ", width);
   DIFFDFL_CHECK(depth >= 1, "EpsNetworkOptions.depth must be >= 1, got ", depth);
@@ -41,8 +51,11 @@ EpsNetworkImpl::EpsNetworkImpl(int64_t x_dim, int64_t y_dim, const EpsNetworkOpt
   const int64_t n = y_dim + E + x_dim;
   time_fc1_ = register_module("time_fc1", nn::Linear(E, options_.time_hidden));
   time_fc2_ = register_module("time_fc2", nn::Linear(options_.time_hidden, E));
-  in_norm_ = register_module("in_norm",
-                             nn::LayerNorm(nn::LayerNormOptions({n}).eps(options_.layer_norm_eps)));
+  const int64_t norm_dim = options_.input_norm == InputNorm::kJoint ? n : x_dim;
+  if (norm_dim > 0) {
+    in_norm_ = register_module(
+        "in_norm", nn::LayerNorm(nn::LayerNormOptions({norm_dim}).eps(options_.layer_norm_eps)));
+  }
   in_fc_ = register_module("in_fc", nn::Linear(n, W));
   for (int64_t i = 1; i < options_.depth; ++i) {
     hidden_norms_.push_back(
@@ -64,6 +77,7 @@ torch::Tensor EpsNetworkImpl::time_embedding(const torch::Tensor& t) {
 DenoiserContext EpsNetworkImpl::condition(const torch::Tensor& x) {
   DIFFDFL_CHECK(x.dim() == 2 && x.size(1) == x_dim_, "EpsNetwork: x must be [C, ", x_dim_,
                 "], got ", x.sizes());
+  if (options_.input_norm == InputNorm::kContext) return condition_context_norm(x);
   const int64_t E = options_.time_embed_dim;
   const torch::Tensor& w = in_fc_->weight;             // [W, n]
   const torch::Tensor w_gamma = w * in_norm_->weight;  // W diag(γ)
@@ -85,12 +99,48 @@ DenoiserContext EpsNetworkImpl::condition(const torch::Tensor& x) {
   return DenoiserContext{{px, xm, xss, wy, we, wg, c0}};
 }
 
+DenoiserContext EpsNetworkImpl::condition_context_norm(const torch::Tensor& x) {
+  const int64_t E = options_.time_embed_dim;
+  const torch::Tensor& w = in_fc_->weight;  // [W, n]
+  torch::Tensor px;
+  if (x_dim_ > 0) {
+    px = torch::addmm(in_fc_->bias, in_norm_->forward(x), w.slice(1, y_dim_ + E).t());
+  } else {
+    px = in_fc_->bias.unsqueeze(0).expand({x.size(0), options_.width});
+  }
+  return DenoiserContext{{px, w.slice(1, 0, y_dim_), w.slice(1, y_dim_, y_dim_ + E)}};
+}
+
+torch::Tensor EpsNetworkImpl::predict_context_norm(const torch::Tensor& y, const torch::Tensor& t,
+                                                   const DenoiserContext& ctx) {
+  DIFFDFL_CHECK(ctx.tensors.size() == 3,
+                "EpsNetwork::predict: context was not made by condition()");
+  const torch::Tensor& px = ctx.tensors[0];
+  const torch::Tensor& wy = ctx.tensors[1];
+  const torch::Tensor& we = ctx.tensors[2];
+  DIFFDFL_CHECK(px.size(0) == y.size(0), "EpsNetwork::predict: ", px.size(0),
+                " contexts but y_t has ", y.size(0));
+  torch::Tensor h;
+  if (t.dim() == 0) {
+    const torch::Tensor e = time_embedding(t.reshape({1}));  // [1, E]
+    h = torch::matmul(y, wy.t()) + (px + torch::matmul(e, we.t())).unsqueeze(1);
+  } else {
+    DIFFDFL_CHECK(t.dim() == 2 && t.size(0) == y.size(0) && t.size(1) == y.size(1),
+                  "EpsNetwork::predict: t must be 0-dim or [C, G] = ", y.sizes().slice(0, 2),
+                  ", got ", t.sizes());
+    const torch::Tensor e = time_embedding(t);  // [C, G, E]
+    h = torch::matmul(torch::cat({y, e}, -1), torch::cat({wy, we}, 1).t()) + px.unsqueeze(1);
+  }
+  return trunk(h);
+}
+
 torch::Tensor EpsNetworkImpl::predict(const torch::Tensor& y, const torch::Tensor& t,
                                       const DenoiserContext& ctx) {
-  DIFFDFL_CHECK(ctx.tensors.size() == 7,
-                "EpsNetwork::predict: context was not made by condition()");
   DIFFDFL_CHECK(y.dim() == 3 && y.size(2) == y_dim_, "EpsNetwork::predict: y_t must be [C, G, ",
                 y_dim_, "], got ", y.sizes());
+  if (options_.input_norm == InputNorm::kContext) return predict_context_norm(y, t, ctx);
+  DIFFDFL_CHECK(ctx.tensors.size() == 7,
+                "EpsNetwork::predict: context was not made by condition()");
   const torch::Tensor& px = ctx.tensors[0];
   const torch::Tensor& xm = ctx.tensors[1];
   const torch::Tensor& xss = ctx.tensors[2];
@@ -174,6 +224,10 @@ torch::Tensor EpsNetworkImpl::forward_rows(const torch::Tensor& y_t, const torch
                 "EpsNetwork::forward_rows: expected y_t [R, ", y_dim_, "], t [R], x [R, ", x_dim_,
                 "], got ", y_t.sizes(), ", ", t.sizes(), ", ", x.sizes());
   const torch::Tensor e = time_embedding(t.reshape({-1}));
+  if (options_.input_norm == InputNorm::kContext) {
+    const torch::Tensor xn = x_dim_ > 0 ? in_norm_->forward(x) : x;
+    return trunk(in_fc_->forward(torch::cat({y_t, e, xn}, -1)));
+  }
   const torch::Tensor v = torch::cat({y_t, e, x}, -1);
   return trunk(in_fc_->forward(in_norm_->forward(v)));
 }

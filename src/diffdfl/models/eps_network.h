@@ -6,6 +6,8 @@
 //   trunk   = LayerNorm(n) → Linear(n→W) → SiLU → (LayerNorm(W) → Linear(W→W) → SiLU) × (depth−1)
 //             → LayerNorm(W) → Linear(W→y_dim)                             (paper: W = 1024, depth
 //             3)
+// With InputNorm::kContext the first LayerNorm covers x only: Linear([y_t, emb(t), LN(x)]), and
+// the x block W_x LN(x) + b is one per-context row.
 //
 // predict() evaluates exactly this function but never forms the concatenated input. With
 // W_γ = W·diag(γ) of the first LayerNorm + Linear and μ, r = 1/√(var + eps) the row statistics of
@@ -31,11 +33,27 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "diffdfl/models/denoiser.h"
 
 namespace diffdfl::models {
+
+/// Where the first LayerNorm sits.
+enum class InputNorm {
+  /// One LayerNorm over the concatenated [y_t, emb(t), x] (the reference). The row statistics are
+  /// dominated by x when x_dim ≫ y_dim, so the scale of x decides how strongly y_t reaches the
+  /// network: contexts whose x lies far from the training data (the portfolio's test period) see a
+  /// squashed y_t and produce ε̂ far off (docs/models.md §2.2).
+  kJoint,
+  /// LayerNorm over x alone; y_t (unit variance by construction) and emb(t) enter the first
+  /// Linear unnormalised, so no context can rescale them.
+  kContext,
+};
+
+std::string to_string(InputNorm norm);
+InputNorm parse_input_norm(const std::string& name);  ///< "joint" | "context"
 
 struct EpsNetworkOptions {
   int64_t width = 1024;         ///< W
@@ -44,6 +62,7 @@ struct EpsNetworkOptions {
   int64_t time_hidden = 256;    ///< H
   double max_period = 1e4;      ///< of the sinusoidal embedding
   double layer_norm_eps = 1e-5;
+  InputNorm input_norm = InputNorm::kJoint;
 
   void validate() const;
 };
@@ -61,8 +80,8 @@ class EpsNetworkImpl : public DenoiserImpl {
   int64_t y_dim() const override { return y_dim_; }
   const EpsNetworkOptions& options() const { return options_; }
 
-  /// ctx.tensors = {P_x [C, W], mean(x) [C], Σ(x − mean)² [C], W_γ,y [W, y_dim], W_γ,e [W, E],
-  /// W γ [W], W β + b [W]}.
+  /// kJoint: ctx.tensors = {P_x [C, W], mean(x) [C], Σ(x − mean)² [C], W_γ,y [W, y_dim],
+  /// W_γ,e [W, E], W γ [W], W β + b [W]}; kContext: {W_x LN(x) + b [C, W], W_y, W_e}.
   DenoiserContext condition(const torch::Tensor& x) override;
   torch::Tensor predict(const torch::Tensor& y_t, const torch::Tensor& t,
                         const DenoiserContext& ctx) override;
@@ -89,7 +108,7 @@ class EpsNetworkImpl : public DenoiserImpl {
   int64_t y_dim_;
   EpsNetworkOptions options_;
   torch::nn::Linear time_fc1_{nullptr}, time_fc2_{nullptr};
-  torch::nn::LayerNorm in_norm_{nullptr};
+  torch::nn::LayerNorm in_norm_{nullptr};  ///< over [y, e, x] (kJoint) or x (kContext, x_dim > 0)
   torch::nn::Linear in_fc_{nullptr};
   std::vector<torch::nn::LayerNorm> hidden_norms_;
   std::vector<torch::nn::Linear> hidden_fcs_;
@@ -99,6 +118,9 @@ class EpsNetworkImpl : public DenoiserImpl {
   /// SiLU of the first layer's pre-activation h, then the rest of the trunk (fused SiLU+LayerNorm
   /// kernel on the float32 CPU no-grad path, LibTorch ops otherwise).
   torch::Tensor trunk(torch::Tensor h);
+  DenoiserContext condition_context_norm(const torch::Tensor& x);
+  torch::Tensor predict_context_norm(const torch::Tensor& y, const torch::Tensor& t,
+                                     const DenoiserContext& ctx);
 };
 
 }  // namespace diffdfl::models
