@@ -29,7 +29,7 @@ PretrainInfo fit(const dfl::RunConfig& cfg, const dfl::SplitData& data, const fs
   seed_global(1);
   std::unique_ptr<models::Predictor> p =
       dfl::make_predictor(cfg, data.x.size(1), data.y.size(1), torch::kCPU);
-  return pretrain_with_cache(*p, cfg, data, cache.string(), /*show_progress=*/false);
+  return pretrain_with_cache(*p, cfg, data, {}, cache.string(), /*show_progress=*/false);
 }
 
 TEST(PretrainCache, ReusesTheFitOnlyForTheSameOptionsAndData) {

@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <mutex>
+
 namespace diffdfl {
 
 namespace {
@@ -23,8 +25,30 @@ uint64_t derive_seed(uint64_t seed, std::string_view purpose) {
   return splitmix64(splitmix64(seed) ^ h);
 }
 
-at::Generator make_generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+at::Generator make_generator(uint64_t seed) {
+  return at::detail::createCPUGenerator(seed);
+}
 
-void seed_global(uint64_t seed) { torch::manual_seed(seed); }
+void seed_global(uint64_t seed) {
+  torch::manual_seed(seed);
+}
+
+ScopedGlobalSeed::ScopedGlobalSeed(uint64_t seed, c10::Device device) {
+  std::vector<at::Generator> gens{at::detail::getDefaultCPUGenerator()};
+  if (device.type() != c10::DeviceType::CPU)
+    gens.push_back(at::globalContext().defaultGenerator(device));
+  for (at::Generator& g : gens) {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    saved_.emplace_back(g, g.get_state());
+    g.set_current_seed(seed);
+  }
+}
+
+ScopedGlobalSeed::~ScopedGlobalSeed() {
+  for (auto& [g, state] : saved_) {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(state);
+  }
+}
 
 }  // namespace diffdfl

@@ -1,6 +1,9 @@
 #include "diffdfl/dfl/evaluation.h"
 
 #include <cmath>
+#include <memory>
+#include <set>
+#include <vector>
 
 #include "diffdfl/models/diffusion.h"
 
@@ -8,6 +11,7 @@ namespace diffdfl::dfl {
 
 namespace {
 
+using nlohmann::json;
 using torch::indexing::Slice;
 
 /// Running sums of per-instance metrics over batches.
@@ -16,6 +20,9 @@ struct Accumulator {
   std::map<std::string, double> extra;
   double sq_err = 0;
   int64_t sq_count = 0;
+  double crps = 0, energy = 0, coverage = 0, outside = 0;
+  int64_t scored = 0;  // contexts with density scores
+  bool has_outside = false;
   int64_t usable = 0;
   int64_t instances = 0;
   int64_t failures = 0;
@@ -35,6 +42,22 @@ struct Accumulator {
     failures += ok.size(0) - ok.sum().item<int64_t>();
   }
 
+  void add_samples(const torch::Tensor& samples, const torch::Tensor& y, const TargetRange& range) {
+    const torch::Tensor err =
+        samples.to(torch::kDouble).mean(1) - y.to(samples.device(), torch::kDouble);
+    sq_err += err.pow(2).sum().item<double>();
+    sq_count += err.numel();
+    if (samples.size(1) < 2) return;  // a point forecast has no distribution to score
+    crps += dfl::crps(samples, y).sum().item<double>();
+    energy += energy_score(samples, y).sum().item<double>();
+    coverage += interval_coverage(samples, y, 0.9).sum().item<double>();
+    if (range.defined()) {
+      outside += outside_fraction(samples, range).sum().item<double>();
+      has_outside = true;
+    }
+    scored += samples.size(0);
+  }
+
   SplitMetrics finish() const {
     SplitMetrics m;
     // With no usable instance the split has no cost: NaN (null in JSON), never a flattering 0.
@@ -43,30 +66,121 @@ struct Accumulator {
     for (const auto& [name, v] : extra)
       m.extra[name] = v / n;
     if (sq_count > 0) m.rmse = std::sqrt(sq_err / static_cast<double>(sq_count));
+    if (scored > 0) {
+      const double c = static_cast<double>(scored);
+      m.crps = crps / c;
+      m.energy = energy / c;
+      m.coverage90 = coverage / c;
+      if (has_outside) m.outside = outside / c;
+    }
     m.instances = instances;
     m.solver_failures = failures;
     return m;
   }
 };
 
+json number_or_null(double v) {
+  return std::isnan(v) ? json() : json(v);
+}
+
+double number(const json& v) {
+  return v.is_null() ? std::nan("") : v.get<double>();
+}
+
+/// Mean of the draws' metrics; the cost's standard deviation over the draws.
+SplitMetrics average_draws(const std::vector<SplitMetrics>& draws) {
+  if (draws.size() == 1) return draws.front();
+  SplitMetrics m;
+  const auto R = static_cast<double>(draws.size());
+  auto mean = [&](auto field) {
+    double sum = 0;
+    for (const auto& d : draws)
+      sum += field(d);
+    return sum / R;
+  };
+  m.cost = mean([](const SplitMetrics& d) { return d.cost; });
+  for (const auto& [name, v] : draws.front().extra) {
+    m.extra[name] = mean([&name = name](const SplitMetrics& d) { return d.extra.at(name); });
+  }
+  m.rmse = mean([](const SplitMetrics& d) { return d.rmse; });
+  m.crps = mean([](const SplitMetrics& d) { return d.crps; });
+  m.energy = mean([](const SplitMetrics& d) { return d.energy; });
+  m.coverage90 = mean([](const SplitMetrics& d) { return d.coverage90; });
+  m.outside = mean([](const SplitMetrics& d) { return d.outside; });
+  double ss = 0;
+  for (const auto& d : draws) {
+    ss += (d.cost - m.cost) * (d.cost - m.cost);
+    m.instances += d.instances;
+    m.solver_failures += d.solver_failures;
+  }
+  m.cost_sampling_sd = std::sqrt(ss / (R - 1));
+  m.repeats = static_cast<int64_t>(draws.size());
+  return m;
+}
+
+/// Installs another sampler on a diffusion predictor for the scope's lifetime.
+class SamplerSwap {
+ public:
+  SamplerSwap(models::DiffusionPredictor& model, const models::SamplerOptions& sampler)
+      : model_(model), saved_(model.options().sampler) {
+    model_.set_sampler(sampler);
+  }
+  ~SamplerSwap() { model_.set_sampler(saved_); }
+  SamplerSwap(const SamplerSwap&) = delete;
+  SamplerSwap& operator=(const SamplerSwap&) = delete;
+
+ private:
+  models::DiffusionPredictor& model_;
+  models::SamplerOptions saved_;
+};
+
 }  // namespace
 
-nlohmann::json SplitMetrics::to_json() const {
-  const auto number_or_null = [](double v) {
-    return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
-  };
-  nlohmann::json j = {{"cost", number_or_null(cost)},
-                      {"instances", instances},
-                      {"solver_failures", solver_failures}};
+json SplitMetrics::to_json() const {
+  json j = {{"cost", number_or_null(cost)},
+            {"instances", instances},
+            {"solver_failures", solver_failures}};
   if (!std::isnan(rmse)) j["rmse"] = rmse;
+  const std::pair<const char*, double> scores[] = {
+      {"crps", crps}, {"energy", energy}, {"coverage90", coverage90}, {"outside", outside}};
+  for (const auto& [k, v] : scores) {
+    if (!std::isnan(v)) j[k] = v;
+  }
+  if (repeats > 1) {
+    j["repeats"] = repeats;
+    j["cost_sampling_sd"] = number_or_null(cost_sampling_sd);
+  }
   for (const auto& [k, v] : extra)
     j[k] = number_or_null(v);
   return j;
 }
 
+SplitMetrics SplitMetrics::from_json(const json& j) {
+  SplitMetrics m;
+  if (j.is_null()) return m;
+  static const std::set<std::string> known = {
+      "cost",   "instances",  "solver_failures", "rmse",    "crps",
+      "energy", "coverage90", "outside",         "repeats", "cost_sampling_sd"};
+  m.cost = number(j.at("cost"));
+  m.instances = j.at("instances").get<int64_t>();
+  m.solver_failures = j.at("solver_failures").get<int64_t>();
+  const std::pair<const char*, double*> optional[] = {
+      {"rmse", &m.rmse},       {"crps", &m.crps},
+      {"energy", &m.energy},   {"coverage90", &m.coverage90},
+      {"outside", &m.outside}, {"cost_sampling_sd", &m.cost_sampling_sd}};
+  for (const auto& [k, field] : optional) {
+    if (j.contains(k)) *field = number(j.at(k));
+  }
+  if (j.contains("repeats")) m.repeats = j.at("repeats").get<int64_t>();
+  for (const auto& [k, v] : j.items()) {
+    if (known.count(k) == 0) m.extra[k] = number(v);
+  }
+  return m;
+}
+
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y, int64_t M,
-                                int64_t batch_size) {
+                                int64_t batch_size, const TargetRange& range) {
   torch::NoGradGuard no_grad;
   const bool was_training = predictor.is_training();
   predictor.train(false);
@@ -80,10 +194,7 @@ SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProb
     const torch::Tensor samples = predictor.sample(xb, M, models::GraphMode::kNone);
     const opt::Solution sol = problem.layer->solve(samples);
     acc.add(problem, yb, sol.z, sol.ok_mask());
-    const torch::Tensor err =
-        samples.to(torch::kDouble).mean(1) - yb.to(samples.device(), torch::kDouble);
-    acc.sq_err += err.pow(2).sum().item<double>();
-    acc.sq_count += err.numel();
+    acc.add_samples(samples, yb, range);
   }
   predictor.train(was_training);
   return acc.finish();
@@ -95,19 +206,20 @@ int64_t samples_per_context(const models::Predictor& predictor, int64_t configur
 
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y,
-                                const EvalConfig& eval, int64_t samples) {
+                                const EvalConfig& eval, const TargetRange& range, int64_t samples) {
   const int64_t M = samples_per_context(predictor, samples > 0 ? samples : eval.samples);
+  std::unique_ptr<SamplerSwap> swap;
   auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(&predictor);
-  if (diffusion == nullptr || eval.sample_steps <= 0) {
-    return evaluate_predictor(predictor, problem, x, y, M, eval.batch_size);
+  if (diffusion != nullptr && eval.sample_steps > 0) {
+    models::SamplerOptions sampler = diffusion->options().sampler;
+    sampler.steps = eval.sample_steps;
+    swap = std::make_unique<SamplerSwap>(*diffusion, sampler);
   }
-  const models::SamplerOptions train_sampler = diffusion->options().sampler;
-  models::SamplerOptions eval_sampler = train_sampler;
-  eval_sampler.steps = eval.sample_steps;
-  diffusion->set_sampler(eval_sampler);
-  SplitMetrics m = evaluate_predictor(predictor, problem, x, y, M, eval.batch_size);
-  diffusion->set_sampler(train_sampler);
-  return m;
+  const int64_t draws = predictor.kind() == "mlp" ? 1 : eval.repeats;
+  std::vector<SplitMetrics> out;
+  for (int64_t r = 0; r < draws; ++r)
+    out.push_back(evaluate_predictor(predictor, problem, x, y, M, eval.batch_size, range));
+  return average_draws(out);
 }
 
 torch::Tensor policy_decisions(models::PolicyNet& policy, const DecisionProblem& problem,

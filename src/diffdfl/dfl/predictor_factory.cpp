@@ -24,6 +24,17 @@ std::unique_ptr<models::Predictor> make_predictor(const RunConfig& cfg, int64_t 
   fail("make_predictor: method ", to_string(cfg.method), " has no predictor");
 }
 
+void set_target_statistics(models::Predictor& predictor, const RunConfig& cfg,
+                           const torch::Tensor& train_y) {
+  if (cfg.target_scaling == "standardize") {
+    const auto [shift, scale] = models::target_standardization(train_y);
+    predictor.set_target_transform(shift, scale);
+  }
+  if (auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(&predictor)) {
+    diffusion->set_x0_range(std::get<0>(train_y.min(0)), std::get<0>(train_y.max(0)));
+  }
+}
+
 std::unique_ptr<models::PolicyNet> make_policy(const RunConfig& cfg, int64_t x_dim, int64_t z_dim,
                                                models::PolicyOutput output, double box_upper,
                                                torch::Device device) {

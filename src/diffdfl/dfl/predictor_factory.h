@@ -20,6 +20,11 @@ namespace diffdfl::dfl {
 std::unique_ptr<models::Predictor> make_predictor(const RunConfig& cfg, int64_t x_dim,
                                                   int64_t y_dim, torch::Device device);
 
+/// Fixes the predictor's target transform from the training targets [N, y_dim] (standardisation
+/// when cfg.target_scaling is "standardize"), and a diffusion model's ŷ0 range (their min and max).
+void set_target_statistics(models::Predictor& predictor, const RunConfig& cfg,
+                           const torch::Tensor& train_y);
+
 /// The policy network with the given feasibility transform (box bounds from `box_upper`).
 std::unique_ptr<models::PolicyNet> make_policy(const RunConfig& cfg, int64_t x_dim, int64_t z_dim,
                                                models::PolicyOutput output, double box_upper,

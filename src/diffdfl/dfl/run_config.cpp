@@ -46,10 +46,13 @@ void read_diffusion(ConfigReader r, models::DiffusionOptions& o) {
   r.get("depth", o.network.depth);
   r.get("time_embed_dim", o.network.time_embed_dim);
   r.get("time_hidden", o.network.time_hidden);
+  get_enum<models::InputNorm>(r, "input_norm", o.network.input_norm, models::parse_input_norm,
+                              [](models::InputNorm n) { return models::to_string(n); });
   get_enum<models::SamplerKind>(r, "sampler", o.sampler.kind, models::parse_sampler_kind,
                                 [](models::SamplerKind k) { return models::to_string(k); });
   r.get("eta", o.sampler.eta);
   r.get("clip_x0", o.sampler.clip_x0);
+  r.get("clip_x0_range", o.sampler.clip_x0_range);
   r.get("sample_steps", o.sampler.steps);
   r.get("checkpoint_segments", o.sampler.checkpoint_segments);
   r.get("elbo_draws", o.elbo.draws);
@@ -75,9 +78,11 @@ json diffusion_json(const models::DiffusionOptions& o) {
           {"depth", o.network.depth},
           {"time_embed_dim", o.network.time_embed_dim},
           {"time_hidden", o.network.time_hidden},
+          {"input_norm", models::to_string(o.network.input_norm)},
           {"sampler", models::to_string(o.sampler.kind)},
           {"eta", o.sampler.eta},
           {"clip_x0", o.sampler.clip_x0},
+          {"clip_x0_range", o.sampler.clip_x0_range},
           {"sample_steps", o.sampler.steps},
           {"checkpoint_segments", o.sampler.checkpoint_segments},
           {"elbo_draws", o.elbo.draws},
@@ -145,6 +150,12 @@ RunConfig RunConfig::from_json(const json& j, const std::string& source) {
     p.get("lr", c.pretrain.lr);
     p.get("optimizer", c.pretrain.optimizer);
     p.get("weight_decay", c.pretrain.weight_decay);
+    p.get("lr_schedule", c.pretrain.lr_schedule);
+    p.get("ema", c.pretrain.ema);
+    p.get("select", c.pretrain.select);
+    p.get("eval_every", c.pretrain.eval_every);
+    p.get("patience", c.pretrain.patience);
+    p.get("hold_draws", c.pretrain.hold_draws);
     p.finish();
   }
   {
@@ -170,6 +181,7 @@ RunConfig RunConfig::from_json(const json& j, const std::string& source) {
     e.get("samples", c.eval.samples);
     e.get("batch_size", c.eval.batch_size);
     e.get("sample_steps", c.eval.sample_steps);
+    e.get("repeats", c.eval.repeats);
     e.finish();
   }
   r.finish();
@@ -195,6 +207,14 @@ void RunConfig::validate() const {
   check(pretrain.optimizer == "adam" || pretrain.optimizer == "adamw", "pretrain.optimizer",
         "must be \"adam\" or \"adamw\"");
   check(pretrain.weight_decay >= 0, "pretrain.weight_decay", "must be >= 0");
+  check(pretrain.lr_schedule == "constant" || pretrain.lr_schedule == "cosine",
+        "pretrain.lr_schedule", "must be \"constant\" or \"cosine\"");
+  check(pretrain.ema >= 0 && pretrain.ema < 1, "pretrain.ema", "must be in [0, 1) (0 = off)");
+  check(pretrain.select == "last" || pretrain.select == "hold", "pretrain.select",
+        "must be \"last\" or \"hold\"");
+  check(pretrain.eval_every >= 1, "pretrain.eval_every", "must be >= 1");
+  check(pretrain.patience >= 0, "pretrain.patience", "must be >= 0 (0 = never stop early)");
+  check(pretrain.hold_draws >= 1, "pretrain.hold_draws", "must be >= 1");
   check(train.epochs >= 0, "train.epochs", "must be >= 0");
   check(train.batch_size >= 0, "train.batch_size", "must be >= 0 (0 = full batch)");
   check(train.lr > 0, "train.lr", "must be > 0");
@@ -214,6 +234,7 @@ void RunConfig::validate() const {
   check(train.mix.fit_draws >= 1, "train.fit_draws", "must be >= 1");
   check(eval.samples >= 1, "eval.samples", "must be >= 1");
   check(eval.batch_size >= 1, "eval.batch_size", "must be >= 1");
+  check(eval.repeats >= 1, "eval.repeats", "must be >= 1");
   check(eval.sample_steps >= 0 && eval.sample_steps <= diffusion.schedule.steps,
         "eval.sample_steps", "must be in [0, diffusion.T]");
 }
@@ -242,7 +263,13 @@ json RunConfig::to_json() const {
                    {"batch_size", pretrain.batch_size},
                    {"lr", pretrain.lr},
                    {"optimizer", pretrain.optimizer},
-                   {"weight_decay", pretrain.weight_decay}};
+                   {"weight_decay", pretrain.weight_decay},
+                   {"lr_schedule", pretrain.lr_schedule},
+                   {"ema", pretrain.ema},
+                   {"select", pretrain.select},
+                   {"eval_every", pretrain.eval_every},
+                   {"patience", pretrain.patience},
+                   {"hold_draws", pretrain.hold_draws}};
   j["train"] = {{"epochs", train.epochs},
                 {"batch_size", train.batch_size},
                 {"lr", train.lr},
@@ -258,7 +285,8 @@ json RunConfig::to_json() const {
                 {"rp_graph", models::to_string(train.rp_graph)}};
   j["eval"] = {{"samples", eval.samples},
                {"batch_size", eval.batch_size},
-               {"sample_steps", eval.sample_steps}};
+               {"sample_steps", eval.sample_steps},
+               {"repeats", eval.repeats}};
   return j;
 }
 
@@ -271,14 +299,14 @@ json RunConfig::pretrain_identity() const {
              {"target_scaling", target_scaling},
              {"shuffle_targets", shuffle_targets},
              {"pretrain", all["pretrain"]},
-             {"format", 1}};
+             {"format", 2}};
   switch (predictor_kind(method)) {
     case PredictorKind::kDiffusion: {
       // The sampler and ELBO settings do not change the fitted network.
       json d = all["diffusion"];
-      for (const char* k :
-           {"sampler", "eta", "clip_x0", "sample_steps", "checkpoint_segments", "elbo_draws",
-            "elbo_weighting", "elbo_chunk_rows", "timestep_sampler", "uniform_mix", "is_history"}) {
+      for (const char* k : {"sampler", "eta", "clip_x0", "clip_x0_range", "sample_steps",
+                            "checkpoint_segments", "elbo_draws", "elbo_weighting",
+                            "elbo_chunk_rows", "timestep_sampler", "uniform_mix", "is_history"}) {
         d.erase(k);
       }
       id["model"] = d;

@@ -37,11 +37,21 @@ namespace diffdfl::dfl {
 
 /// Fitting the predictor (two-stage training, and the starting point of every DFL method).
 struct PretrainConfig {
-  int64_t epochs = 800;
+  int64_t epochs = 800;      ///< the most epochs (fewer when the hold-out patience stops it)
   int64_t batch_size = 512;  ///< 0 = full batch
   double lr = 1e-3;
-  std::string optimizer = "adam";  ///< "adam" | "adamw"
-  double weight_decay = 0.0;       ///< adamw only
+  std::string optimizer = "adam";        ///< "adam" | "adamw"
+  double weight_decay = 0.0;             ///< adamw only
+  std::string lr_schedule = "constant";  ///< "constant" | "cosine" (lr·½(1 + cos(π e/epochs)))
+  /// Exponential moving average of the weights, decay per step (0 = off); the EMA weights are the
+  /// ones evaluated on the hold-out split and kept.
+  double ema = 0.0;
+  /// "last": keep the weights of the last epoch (the reference); "hold": evaluate the fitting loss
+  /// on the hold-out split every `eval_every` epochs (same noise every time) and keep the best.
+  std::string select = "last";
+  int64_t eval_every = 10;
+  int64_t patience = 0;     ///< hold-out evaluations without improvement before stopping; 0 = never
+  int64_t hold_draws = 10;  ///< passes over the hold split per evaluation (noise draws)
 };
 
 /// How the decision-focused gradient is mixed with the fitting-loss gradient (reference §1.5):
@@ -74,6 +84,8 @@ struct EvalConfig {
   int64_t batch_size =
       256;  ///< contexts per evaluation batch (pooled programs use the whole split)
   int64_t sample_steps = 0;  ///< diffusion: S at evaluation; 0 = as in training
+  int64_t repeats =
+      1;  ///< independent sample draws averaged per evaluation (1 for point forecasts)
 };
 
 struct RunConfig {

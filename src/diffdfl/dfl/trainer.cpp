@@ -22,21 +22,6 @@ json metrics_or_null(const SplitMetrics& m) {
   return m.instances > 0 ? m.to_json() : json();
 }
 
-SplitMetrics metrics_from_json(const json& j) {
-  SplitMetrics m;
-  if (j.is_null()) return m;
-  const auto number = [](const json& v) { return v.is_null() ? std::nan("") : v.get<double>(); };
-  m.cost = number(j.at("cost"));
-  m.instances = j.at("instances").get<int64_t>();
-  m.solver_failures = j.at("solver_failures").get<int64_t>();
-  if (j.contains("rmse")) m.rmse = j.at("rmse").get<double>();
-  for (const auto& [k, v] : j.items()) {
-    if (k != "cost" && k != "instances" && k != "solver_failures" && k != "rmse")
-      m.extra[k] = number(v);
-  }
-  return m;
-}
-
 at::Generator cpu_generator() {
   return at::detail::getDefaultCPUGenerator();
 }
@@ -63,8 +48,8 @@ EpochRecord EpochRecord::from_json(const json& j) {
   r.skipped_steps = j.at("skipped_steps").get<int64_t>();
   r.solver_failures = j.at("solver_failures").get<int64_t>();
   r.improved = j.at("improved").get<bool>();
-  r.hold = metrics_from_json(j.at("hold"));
-  r.test = metrics_from_json(j.at("test"));
+  r.hold = SplitMetrics::from_json(j.at("hold"));
+  r.test = SplitMetrics::from_json(j.at("test"));
   if (!j.at("train_cost").is_null()) r.train_cost = j.at("train_cost").get<double>();
   if (!j.at("fit_loss").is_null()) r.fit_loss = j.at("fit_loss").get<double>();
   return r;
@@ -76,7 +61,8 @@ DflTrainer::DflTrainer(const RunConfig& config, models::Predictor* predictor,
       predictor_(predictor),
       policy_(policy),
       problem_(std::move(problem)),
-      data_(std::move(data)) {
+      data_(std::move(data)),
+      range_(TargetRange::of(data_.train.y)) {
   DIFFDFL_CHECK((predictor_ == nullptr) != (policy_ == nullptr),
                 "DflTrainer: give exactly one of a predictor and a policy");
   DIFFDFL_CHECK(problem_.layer != nullptr, "DflTrainer: the problem has no decision layer");
@@ -110,7 +96,7 @@ SplitMetrics DflTrainer::evaluate(const SplitData& split) {
   if (policy_ != nullptr) {
     return evaluate_policy(*policy_, problem_, split.x, split.y, config_.eval.batch_size);
   }
-  return evaluate_predictor(*predictor_, problem_, split.x, split.y, config_.eval);
+  return evaluate_predictor(*predictor_, problem_, split.x, split.y, config_.eval, range_);
 }
 
 EpochRecord DflTrainer::evaluate_initial() {

@@ -104,6 +104,7 @@ class DflTrainer {
   models::PolicyNet* policy_ = nullptr;
   DecisionProblem problem_;
   TrainData data_;
+  TargetRange range_;                  // of the training targets, for the density scores
   std::vector<torch::Tensor> params_;  // trainable parameters
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
 

@@ -217,16 +217,14 @@ SfRpResult run_sf_vs_rp(const SfRpOptions& options) {
   const dfl::DecisionProblem problem = make_problem(cfg, ds.y_dim);
   seed_global(derive_seed(cfg.seed, "init"));
   std::unique_ptr<models::Predictor> pred = dfl::make_predictor(cfg, ds.x_dim, ds.y_dim, device);
-  if (cfg.target_scaling == "standardize") {
-    const auto [shift, scale] = models::target_standardization(ds.train.y);
-    pred->set_target_transform(shift, scale);
-  }
+  dfl::set_target_statistics(*pred, cfg, ds.train.y);
   auto* diff = dynamic_cast<models::DiffusionPredictor*>(pred.get());
   DIFFDFL_CHECK(diff != nullptr, "gradcos: the predictor of ", dfl::to_string(cfg.method),
                 " is not a diffusion model");
   if (cfg.pretrain.epochs > 0) {
-    const PretrainInfo info = pretrain_with_cache(*pred, cfg, {ds.train.x, ds.train.y},
-                                                  options.paths.cache_dir, options.show_progress);
+    const PretrainInfo info =
+        pretrain_with_cache(*pred, cfg, {ds.train.x, ds.train.y}, {ds.hold.x, ds.hold.y},
+                            options.paths.cache_dir, options.show_progress);
     result.pretrain = info.to_json();
   }
 

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 
@@ -70,11 +71,16 @@ json load_fit(const fs::path& path, models::Predictor& predictor, dfl::Predictor
 }  // namespace
 
 json PretrainInfo::to_json() const {
-  return {{"cached", cached},
-          {"path", path},
-          {"seconds", seconds},
-          {"epochs", epochs},
-          {"final_loss", losses.empty() ? json() : losses.back()}};
+  json j = {{"cached", cached},
+            {"path", path},
+            {"seconds", seconds},
+            {"epochs", epochs},
+            {"final_loss", losses.empty() ? json() : losses.back()}};
+  if (!hold.is_null()) {
+    j["hold_best_epoch"] = hold.at("best_epoch");
+    j["hold_best_loss"] = hold.at("best_loss");
+  }
+  return j;
 }
 
 std::string training_data_digest(const dfl::SplitData& train) {
@@ -99,12 +105,13 @@ std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& da
 }
 
 PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunConfig& cfg,
-                                 const dfl::SplitData& train, const std::string& cache_dir,
-                                 bool show_progress) {
+                                 const dfl::SplitData& train, const dfl::SplitData& hold,
+                                 const std::string& cache_dir, bool show_progress) {
   PretrainInfo info;
-  const std::string data_digest = training_data_digest(train);
+  const bool use_hold = cfg.pretrain.select == "hold";
+  std::string data_digest = training_data_digest(train);
+  if (use_hold) data_digest = sha256_hex(data_digest + "|hold " + training_data_digest(hold));
   info.path = pretrain_cache_path(cfg, data_digest, cache_dir);
-  info.epochs = cfg.pretrain.epochs;
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (ec) fail<IoError>("cannot create the cache directory ", cache_dir, ": ", ec.message());
@@ -117,17 +124,22 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
     info.cached = true;
     info.seconds = meta.at("seconds").get<double>();
     info.losses = meta.at("losses");
+    info.epochs = static_cast<int64_t>(info.losses.size());
+    info.hold = meta.value("hold", json());
     return info;
   }
 
   dfl::PredictorFitter fitter(predictor, cfg.pretrain, train.x, train.y, cfg.seed,
-                              cfg.shuffle_targets);
+                              cfg.shuffle_targets, use_hold ? hold.x : torch::Tensor(),
+                              use_hold ? hold.y : torch::Tensor());
   seed_global(derive_seed(cfg.seed, "pretrain"));
   json meta = {{"identity", cfg.pretrain_identity()},
                {"data_sha256", data_digest},
                {"losses", json::array()},
                {"seconds", 0.0},
                {"next_epoch", 0}};
+  if (use_hold)
+    meta["hold"] = {{"best_epoch", -1}, {"best_loss", nullptr}, {"losses", json::array()}};
   if (fs::exists(partial_path)) meta = load_fit(partial_path, predictor, &fitter);
   Progress progress("pretrain " + dfl::to_string(dfl::predictor_kind(cfg.method)),
                     cfg.pretrain.epochs, show_progress);
@@ -137,7 +149,8 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
   }
   Stopwatch since_save;
   double seconds = meta.at("seconds").get<double>();
-  for (int64_t e = meta.at("next_epoch").get<int64_t>(); e < cfg.pretrain.epochs; ++e) {
+  for (int64_t e = meta.at("next_epoch").get<int64_t>();
+       e < cfg.pretrain.epochs && !fitter.stopped(); ++e) {
     Stopwatch sw;
     const double loss = fitter.run_epoch(e, [&](int64_t b, int64_t n, double l) {
       progress.batch(e, b, n, {{"loss", l}});
@@ -146,9 +159,16 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
     meta["losses"].push_back(loss);
     meta["seconds"] = seconds;
     meta["next_epoch"] = e + 1;
-    const bool last = e + 1 == cfg.pretrain.epochs;
+    if (!std::isnan(fitter.last_hold_loss())) {
+      meta["hold"]["losses"].push_back({e, fitter.last_hold_loss()});
+      meta["hold"]["best_epoch"] = fitter.best_epoch();
+      meta["hold"]["best_loss"] = fitter.best_hold_loss();
+    }
+    const bool last = e + 1 == cfg.pretrain.epochs || fitter.stopped();
     if (last || e % std::max<int64_t>(1, cfg.pretrain.epochs / 10) == 0) {
-      progress.epoch_done(e, {{"loss", loss}});
+      Progress::Values shown{{"loss", loss}};
+      if (use_hold) shown.emplace_back("best hold", fitter.best_hold_loss());
+      progress.epoch_done(e, shown);
     }
     // A partial checkpoint at most every 30 s keeps a killed fit resumable.
     if (!last && since_save.seconds() > 30) {
@@ -156,10 +176,13 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
       since_save.reset();
     }
   }
+  fitter.finish();
   save_fit(final_path, predictor, meta, nullptr);
   fs::remove(partial_path, ec);
   info.seconds = seconds;
   info.losses = meta["losses"];
+  info.epochs = static_cast<int64_t>(info.losses.size());
+  info.hold = meta.value("hold", json());
   return info;
 }
 

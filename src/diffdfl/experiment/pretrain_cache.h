@@ -22,20 +22,22 @@
 namespace diffdfl::experiment {
 
 struct PretrainInfo {
-  bool cached = false;  ///< loaded from the cache (not fitted by this process)
-  std::string path;     ///< the cache file
-  double seconds = 0;   ///< wall time the fit took (when it was made)
-  int64_t epochs = 0;
+  bool cached = false;    ///< loaded from the cache (not fitted by this process)
+  std::string path;       ///< the cache file
+  double seconds = 0;     ///< wall time the fit took (when it was made)
+  int64_t epochs = 0;     ///< epochs run (fewer than configured when the patience stopped it)
   nlohmann::json losses;  ///< mean fitting loss per epoch
+  nlohmann::json hold;  ///< hold-out selection: {"best_epoch", "best_loss", "losses": [[e, l]…]}
 
   nlohmann::json to_json() const;
 };
 
 /// Loads the predictor's pretrained state from the cache, or fits it (resuming a partial fit) and
-/// stores it. `predictor` must already carry its target transform.
+/// stores it. `predictor` must already carry its target transform. The hold-out split is used (and
+/// becomes part of the key) only when cfg.pretrain.select is "hold".
 PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunConfig& cfg,
-                                 const dfl::SplitData& train, const std::string& cache_dir,
-                                 bool show_progress);
+                                 const dfl::SplitData& train, const dfl::SplitData& hold,
+                                 const std::string& cache_dir, bool show_progress);
 
 /// SHA-256 of the training tensors (shape, dtype and bytes of x, then of y).
 std::string training_data_digest(const dfl::SplitData& train);

@@ -65,10 +65,7 @@ Session open_session(const json& config, const std::string& source, const RunPat
                                 policy_output(s.cfg), policy_box_upper(s.cfg), s.device);
   } else {
     s.predictor = dfl::make_predictor(s.cfg, s.ds.x_dim, s.ds.y_dim, s.device);
-    if (s.cfg.target_scaling == "standardize") {
-      const auto [shift, scale] = models::target_standardization(s.ds.train.y);
-      s.predictor->set_target_transform(shift, scale);
-    }
+    dfl::set_target_statistics(*s.predictor, s.cfg, s.ds.train.y);
   }
   return s;
 }
@@ -137,7 +134,8 @@ dfl::SplitMetrics evaluate_split(Session& s, const std::string& name, int64_t sa
   const data::Split& split = s.split(name);
   if (s.policy)
     return dfl::evaluate_policy(*s.policy, s.problem, split.x, split.y, s.cfg.eval.batch_size);
-  return dfl::evaluate_predictor(*s.predictor, s.problem, split.x, split.y, s.cfg.eval, samples);
+  return dfl::evaluate_predictor(*s.predictor, s.problem, split.x, split.y, s.cfg.eval,
+                                 dfl::TargetRange::of(s.ds.train.y), samples);
 }
 
 /// Hold and test metrics of the current model, from a fixed random stream (reproducible by eval).
@@ -203,8 +201,9 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
 
   json pretrain = json();
   if (s.predictor && s.cfg.pretrain.epochs > 0 && !have_checkpoint) {
-    const PretrainInfo info = pretrain_with_cache(*s.predictor, s.cfg, {s.ds.train.x, s.ds.train.y},
-                                                  paths.cache_dir, progress_on);
+    const PretrainInfo info =
+        pretrain_with_cache(*s.predictor, s.cfg, {s.ds.train.x, s.ds.train.y},
+                            {s.ds.hold.x, s.ds.hold.y}, paths.cache_dir, progress_on);
     pretrain = info.to_json();
     write_json(pretrain_file, pretrain);
   } else if (fs::exists(pretrain_file)) {
