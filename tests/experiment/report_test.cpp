@@ -95,8 +95,16 @@ Campaign make_campaign(const std::string& name) {
   c.root = temp_dir(name);
   const fs::path& r = c.root;
   // synthetic / dfl-diffusion-sf: costs 0.30, 0.36, 0.42 → mean 0.36, std (n − 1) 0.06.
-  fake_run(r, "synthetic", "dfl-diffusion-sf", 1, 0.30, 0.8, 10, 100);
-  fake_run(r, "synthetic", "dfl-diffusion-sf", 2, 0.36, 0.9, 20, 300);
+  // Density scores and re-evaluation spreads: CRPS 0.1 and 0.3 (seed 3 has none) → 0.2;
+  // re-eval SE 0.2/√4 = 0.1 and 0.4/√4 = 0.2 → 0.15.
+  fake_run(r, "synthetic", "dfl-diffusion-sf", 1, 0.30, 0.8, 10, 100, "cpu",
+           {{"test",
+             {{"crps", 0.1}, {"energy", 1.0}, {"coverage90", 0.8}, {"repeats", 4},
+              {"cost_sampling_sd", 0.2}}}});
+  fake_run(r, "synthetic", "dfl-diffusion-sf", 2, 0.36, 0.9, 20, 300, "cpu",
+           {{"test",
+             {{"crps", 0.3}, {"energy", 2.0}, {"coverage90", 0.9}, {"repeats", 4},
+              {"cost_sampling_sd", 0.4}}}});
   fake_run(r, "synthetic", "dfl-diffusion-sf", 3, 0.42, 1.0, 30, 200);
   // synthetic / two-stage-mlp: one seed → no std.
   fake_run(r, "synthetic", "two-stage-mlp", 1, 1.987, 0.64, 5, 50);
@@ -132,7 +140,8 @@ TEST(Report, TableRowsMatchHandComputedMeansAndStds) {
   ASSERT_EQ(files.size(), 2u);
   const std::vector<std::string> lines = lines_of(slurp(prefix.string() + ".csv"));
   ASSERT_EQ(lines.size(), 6u) << slurp(prefix.string() + ".csv");
-  EXPECT_EQ(lines[0], "task,method,metric,n_seeds,mean,std,paper");
+  EXPECT_EQ(lines[0],
+            "task,method,metric,n_seeds,mean,std,paper,se,eval_se,rmse,crps,energy,coverage90");
   // Order: task synthetic, synthetic-contextual, power, portfolio; methods in the table order.
   const std::vector<std::pair<std::string, std::string>> order = {
       {"synthetic", "two-stage-mlp"},
@@ -142,7 +151,7 @@ TEST(Report, TableRowsMatchHandComputedMeansAndStds) {
       {"portfolio", "dfl-diffusion-rp"}};
   for (size_t i = 0; i < order.size(); ++i) {
     const std::vector<std::string> cells = cells_of(lines[i + 1]);
-    ASSERT_EQ(cells.size(), 7u) << lines[i + 1];
+    ASSERT_EQ(cells.size(), 13u) << lines[i + 1];
     EXPECT_EQ(cells[0], order[i].first) << lines[i + 1];
     EXPECT_EQ(cells[1], order[i].second) << lines[i + 1];
   }
@@ -187,6 +196,12 @@ TEST(Report, TableRowsMatchHandComputedMeansAndStds) {
   EXPECT_NEAR(sf.train_seconds, 20, 1e-12);
   EXPECT_NEAR(sf.peak_rss_mb, 300, 1e-12);
   EXPECT_EQ(sf.seeds, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_NEAR(sf.se, 0.06 / std::sqrt(3.0), 1e-9);
+  EXPECT_NEAR(sf.crps, 0.2, 1e-12);  // over the runs that have it
+  EXPECT_NEAR(sf.energy, 1.5, 1e-12);
+  EXPECT_NEAR(sf.coverage90, 0.85, 1e-12);
+  EXPECT_NEAR(sf.eval_se, 0.15, 1e-12);
+  EXPECT_TRUE(std::isnan(table.rows[3].crps));  // no density scores
   EXPECT_TRUE(std::isnan(table.rows[2].rmse));  // policy
   EXPECT_NEAR(table.rows[3].rmse, 3.0, 1e-12);  // usable power runs only: (2 + 4) / 2
   EXPECT_NEAR(table.rows[3].train_seconds, (40 + 40 + 60) / 3.0, 1e-12);  // every run
@@ -199,10 +214,12 @@ TEST(Report, TableRowsMatchHandComputedMeansAndStds) {
   EXPECT_NE(md.find("n counts only the runs with a usable test value"), std::string::npos) << md;
   EXPECT_NE(md.find("## synthetic: test decision cost"), std::string::npos) << md;
   EXPECT_NE(md.find("## portfolio: test return"), std::string::npos) << md;
-  EXPECT_NE(md.find("| dfl-diffusion-sf | 0.36 ± 0.06 | 0.362 ± 0.007 | 3 | 1 2 3 |"),
+  EXPECT_NE(md.find("| dfl-diffusion-sf | 0.36 ± 0.06 | 0.03464 | 0.15 | 0.362 ± 0.007 | 3 | "
+                    "1 2 3 | 0.9 | 0.2 | 1.5 | 0.85 |"),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("| dfl-mlp | 4.5 ± 0.7071 | 4.325 ± 0.79 | 2 of 3 | 2 3 |"), std::string::npos)
+  EXPECT_NE(md.find("| dfl-mlp | 4.5 ± 0.7071 | 0.5 | — | 4.325 ± 0.79 | 2 of 3 | 2 3 |"),
+            std::string::npos)
       << md;
   EXPECT_NE(md.find("`" + c.null_run.string() + "`: power / dfl-mlp seed 1: test cost is null"),
             std::string::npos)

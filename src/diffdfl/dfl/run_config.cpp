@@ -182,6 +182,7 @@ RunConfig RunConfig::from_json(const json& j, const std::string& source) {
     e.get("batch_size", c.eval.batch_size);
     e.get("sample_steps", c.eval.sample_steps);
     e.get("repeats", c.eval.repeats);
+    e.get("epoch_repeats", c.eval.epoch_repeats);
     e.finish();
   }
   r.finish();
@@ -235,6 +236,7 @@ void RunConfig::validate() const {
   check(eval.samples >= 1, "eval.samples", "must be >= 1");
   check(eval.batch_size >= 1, "eval.batch_size", "must be >= 1");
   check(eval.repeats >= 1, "eval.repeats", "must be >= 1");
+  check(eval.epoch_repeats >= 1, "eval.epoch_repeats", "must be >= 1");
   check(eval.sample_steps >= 0 && eval.sample_steps <= diffusion.schedule.steps,
         "eval.sample_steps", "must be in [0, diffusion.T]");
 }
@@ -286,7 +288,8 @@ json RunConfig::to_json() const {
   j["eval"] = {{"samples", eval.samples},
                {"batch_size", eval.batch_size},
                {"sample_steps", eval.sample_steps},
-               {"repeats", eval.repeats}};
+               {"repeats", eval.repeats},
+               {"epoch_repeats", eval.epoch_repeats}};
   return j;
 }
 

@@ -80,12 +80,14 @@ struct TrainConfig {
 };
 
 struct EvalConfig {
-  int64_t samples = 25;  ///< M per context at evaluation
-  int64_t batch_size =
-      256;  ///< contexts per evaluation batch (pooled programs use the whole split)
+  int64_t samples = 25;      ///< M per context at evaluation
+  int64_t batch_size = 256;  ///< contexts per batch (pooled programs use the whole split)
   int64_t sample_steps = 0;  ///< diffusion: S at evaluation; 0 = as in training
-  int64_t repeats =
-      1;  ///< independent sample draws averaged per evaluation (1 for point forecasts)
+  /// Independent sample draws averaged in the final evaluation and `diffdfl eval` (point
+  /// forecasts always use one) ...
+  int64_t repeats = 1;
+  /// ... and in the hold/test evaluation after every training epoch (the model selection).
+  int64_t epoch_repeats = 1;
 };
 
 struct RunConfig {

@@ -96,7 +96,9 @@ SplitMetrics DflTrainer::evaluate(const SplitData& split) {
   if (policy_ != nullptr) {
     return evaluate_policy(*policy_, problem_, split.x, split.y, config_.eval.batch_size);
   }
-  return evaluate_predictor(*predictor_, problem_, split.x, split.y, config_.eval, range_);
+  EvalConfig per_epoch = config_.eval;
+  per_epoch.repeats = config_.eval.epoch_repeats;
+  return evaluate_predictor(*predictor_, problem_, split.x, split.y, per_epoch, range_);
 }
 
 EpochRecord DflTrainer::evaluate_initial() {

@@ -183,6 +183,17 @@ RunRecord read_run_record(const fs::path& run_dir) {
   r.test_rmse = number_or_nan(j, "test_rmse", file);
   r.test_return = number_or_nan(j, "test_return", file);
   r.test_regret = number_or_nan(j, "test_regret", file);
+  r.test_crps = r.test_energy = r.test_coverage90 = r.test_eval_se = kNaN;
+  if (j.contains("test") && j["test"].is_object()) {
+    const json& t = j["test"];
+    r.test_crps = number_or_nan(t, "crps", file);
+    r.test_energy = number_or_nan(t, "energy", file);
+    r.test_coverage90 = number_or_nan(t, "coverage90", file);
+    const double sd = number_or_nan(t, "cost_sampling_sd", file);
+    const double repeats = number_or_nan(t, "repeats", file);
+    if (std::isfinite(sd) && std::isfinite(repeats) && repeats > 0)
+      r.test_eval_se = sd / std::sqrt(repeats);
+  }
   r.train_seconds = number_or_nan(j, "train_seconds", file);
   r.wall_seconds = number_or_nan(j, "wall_seconds", file);
   r.peak_rss_mb = number_or_nan(j, "peak_rss_mb", file);
@@ -353,16 +364,13 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
     row.method = std::get<3>(key);
     row.metric = headline_metric(row.task);
     row.runs = static_cast<int64_t>(members.size());
-    std::vector<double> values;
-    double rmse_sum = 0, regret_sum = 0, seconds_sum = 0;
-    int64_t rmse_n = 0, regret_n = 0, seconds_n = 0;
+    std::vector<double> values, seconds;
+    // Means over the usable runs that have the number.
+    std::map<std::string, std::vector<double>> per_run;
     row.peak_rss_mb = kNaN;
     for (const RunRecord* r : members) {
       if (r->status == "diverged") table.diverged.push_back(*r);
-      if (std::isfinite(r->train_seconds)) {
-        seconds_sum += r->train_seconds;
-        ++seconds_n;
-      }
+      if (std::isfinite(r->train_seconds)) seconds.push_back(r->train_seconds);
       if (std::isfinite(r->peak_rss_mb))
         row.peak_rss_mb = std::isfinite(row.peak_rss_mb) ? std::max(row.peak_rss_mb, r->peak_rss_mb)
                                                          : r->peak_rss_mb;
@@ -372,21 +380,28 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
       }
       values.push_back(r->headline_value());
       row.seeds.push_back(r->seed);
-      if (std::isfinite(r->test_rmse)) {
-        rmse_sum += r->test_rmse;
-        ++rmse_n;
-      }
-      if (std::isfinite(r->test_regret)) {
-        regret_sum += r->test_regret;
-        ++regret_n;
+      const std::pair<const char*, double> numbers[] = {{"rmse", r->test_rmse},
+                                                        {"regret", r->test_regret},
+                                                        {"crps", r->test_crps},
+                                                        {"energy", r->test_energy},
+                                                        {"coverage90", r->test_coverage90},
+                                                        {"eval_se", r->test_eval_se}};
+      for (const auto& [name, v] : numbers) {
+        if (std::isfinite(v)) per_run[name].push_back(v);
       }
     }
     std::sort(row.seeds.begin(), row.seeds.end());
     row.n_seeds = static_cast<int64_t>(values.size());
     std::tie(row.mean, row.std) = mean_and_std(values);
-    row.rmse = rmse_n > 0 ? rmse_sum / static_cast<double>(rmse_n) : kNaN;
-    row.regret = regret_n > 0 ? regret_sum / static_cast<double>(regret_n) : kNaN;
-    row.train_seconds = seconds_n > 0 ? seconds_sum / static_cast<double>(seconds_n) : kNaN;
+    row.se = row.std / std::sqrt(static_cast<double>(row.n_seeds));
+    const auto mean_of = [&](const char* name) { return mean_and_std(per_run[name]).first; };
+    row.rmse = mean_of("rmse");
+    row.regret = mean_of("regret");
+    row.crps = mean_of("crps");
+    row.energy = mean_of("energy");
+    row.coverage90 = mean_of("coverage90");
+    row.eval_se = mean_of("eval_se");
+    row.train_seconds = mean_and_std(seconds).first;
     const PaperNumber* p = paper.find(row.task, row.method);
     row.paper = p != nullptr ? p->mean : kNaN;
     row.paper_std = p != nullptr ? p->std : kNaN;
@@ -397,11 +412,13 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
 
 std::string results_csv(const ResultsTable& table) {
   std::ostringstream out;
-  out << "task,method,metric,n_seeds,mean,std,paper\n";
+  out << "task,method,metric,n_seeds,mean,std,paper,se,eval_se,rmse,crps,energy,coverage90\n";
   for (const TableRow& r : table.rows) {
-    out << r.task << "," << r.method << "," << r.metric << "," << r.n_seeds << ","
-        << format_number(r.mean) << "," << format_number(r.std) << "," << format_number(r.paper)
-        << "\n";
+    out << r.task << "," << r.method << "," << r.metric << "," << r.n_seeds;
+    for (double v :
+         {r.mean, r.std, r.paper, r.se, r.eval_se, r.rmse, r.crps, r.energy, r.coverage90})
+      out << "," << format_number(v);
+    out << "\n";
   }
   return out.str();
 }
@@ -427,8 +444,14 @@ std::string results_markdown(const ResultsTable& table) {
      << "- paper: mean ± std of the paper's Table 1"
      << (table.paper_source.empty() ? "" : " (" + table.paper_source + ")")
      << ", at the paper's own preset and seeds; — where it has no number.\n"
+     << "- SE: standard error of the mean over seeds (std/√n). re-eval SE: how much "
+     << "re-evaluating one model with fresh samples moves its test cost (the runs' mean of "
+     << "cost_sampling_sd/√repeats; — for one draw or a deterministic model).\n"
      << "- RMSE: mean test RMSE of the predictions over the same seeds, in raw data units "
      << "(— for policy, which predicts no y).\n"
+     << "- CRPS, ES, cov90: the predictive distribution's test CRPS (per coordinate), energy "
+     << "score and 90 % central-interval coverage (0.9 is calibrated); lower scores are better; — "
+     << "for point forecasts and policies.\n"
      << "- train time: mean `train_seconds` per run (pretraining included, even when loaded from "
      << "the cache); peak RSS: the largest `peak_rss_mb` among the row's runs.\n";
   std::string task;
@@ -437,16 +460,19 @@ std::string results_markdown(const ResultsTable& table) {
     if (r.task != task) {
       task = r.task;
       md << "\n## " << metric_title(r.task, r.metric) << "\n\n"
-         << "| method | ours: mean ± std | paper | n | seeds | RMSE |"
-         << (portfolio ? " regret |" : "") << " train time (s) | peak RSS (MB) |\n"
-         << "|---|---|---|---|---|---|" << (portfolio ? "---|" : "") << "---|---|\n";
+         << "| method | ours: mean ± std | SE | re-eval SE | paper | n | seeds | RMSE | CRPS | ES "
+         << "| cov90 |" << (portfolio ? " regret |" : "") << " train time (s) | peak RSS (MB) |\n"
+         << "|---|---|---|---|---|---|---|---|---|---|---|" << (portfolio ? "---|" : "")
+         << "---|---|\n";
     }
     std::string seeds;
     for (int64_t s : r.seeds)
       seeds += (seeds.empty() ? "" : " ") + std::to_string(s);
-    md << "| " << r.method << " | " << pm(r.mean, r.std) << " | " << pm(r.paper, r.paper_std)
-       << " | " << r.n_seeds << (r.runs != r.n_seeds ? " of " + std::to_string(r.runs) : "")
-       << " | " << cell(seeds) << " | " << cell(fmt_md(r.rmse)) << " |";
+    md << "| " << r.method << " | " << pm(r.mean, r.std) << " | " << cell(fmt_md(r.se)) << " | "
+       << cell(fmt_md(r.eval_se)) << " | " << pm(r.paper, r.paper_std) << " | " << r.n_seeds
+       << (r.runs != r.n_seeds ? " of " + std::to_string(r.runs) : "") << " | " << cell(seeds)
+       << " | " << cell(fmt_md(r.rmse)) << " | " << cell(fmt_md(r.crps)) << " | "
+       << cell(fmt_md(r.energy)) << " | " << cell(fmt_fixed(r.coverage90, 2)) << " |";
     if (portfolio) md << " " << cell(fmt_md(r.regret)) << " |";
     md << " " << cell(fmt_seconds(r.train_seconds)) << " | " << cell(fmt_fixed(r.peak_rss_mb, 0))
        << " |\n";
@@ -498,7 +524,8 @@ std::vector<TableRow> read_table_csv(const fs::path& file) {
     row.std = number(r, c_std);
     row.paper = number(r, c_paper);
     row.paper_std = kNaN;
-    row.rmse = row.regret = row.train_seconds = row.peak_rss_mb = kNaN;
+    row.se = row.eval_se = row.rmse = row.regret = row.crps = row.energy = row.coverage90 =
+        row.train_seconds = row.peak_rss_mb = kNaN;
     rows.push_back(row);
   }
   return rows;

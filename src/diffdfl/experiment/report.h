@@ -6,9 +6,10 @@
 // build_results_table groups them by (task, method) — one preset per table — and computes over the
 // seeds with a usable test value the mean and sample standard deviation (n − 1) of the task's
 // headline metric (`cost` = test_cost for synthetic, synthetic-contextual and power; `return` =
-// test_return for portfolio), the mean test RMSE, the mean training time and the largest peak RSS.
+// test_return for portfolio) with its standard error, the mean re-evaluation standard error, the
+// mean test RMSE and density scores, the mean training time and the largest peak RSS.
 // A run whose test_cost is null (no usable test instance) is listed but left out of the numbers.
-// write_results_table writes PREFIX.csv (`task,method,metric,n_seeds,mean,std,paper`) and
+// write_results_table writes PREFIX.csv (`task,method,metric,n_seeds,mean,std,paper,…`) and
 // PREFIX.md (a Markdown table per task), atomically.
 //
 // Example:
@@ -47,6 +48,13 @@ struct RunRecord {
   double test_rmse = 0;
   double test_return = 0;  ///< portfolio only
   double test_regret = 0;  ///< portfolio only
+  // Density scores of the test split (probabilistic predictors; NaN otherwise).
+  double test_crps = 0;
+  double test_energy = 0;
+  double test_coverage90 = 0;
+  /// Sampling standard error of test_cost: how much re-evaluating the same model with fresh
+  /// samples moves it (cost_sampling_sd / √repeats; NaN for one draw or a deterministic model).
+  double test_eval_se = 0;
   double train_seconds = 0;
   double wall_seconds = 0;
   double peak_rss_mb = 0;
@@ -130,10 +138,15 @@ struct TableRow {
   int64_t n_seeds = 0;  ///< usable runs
   double mean = 0;      ///< NaN when n_seeds == 0
   double std = 0;       ///< sample std (n − 1); NaN when n_seeds < 2
+  double se = 0;        ///< standard error of the mean over seeds, std/√n
+  double eval_se = 0;   ///< mean re-evaluation standard error of the runs' test cost
   double paper = 0;     ///< the paper's mean, NaN when it has none
   double paper_std = 0;
-  double rmse = 0;             ///< mean test RMSE (NaN for policy)
-  double regret = 0;           ///< mean test regret (portfolio; NaN elsewhere)
+  double rmse = 0;    ///< mean test RMSE (NaN for policy)
+  double regret = 0;  ///< mean test regret (portfolio; NaN elsewhere)
+  double crps = 0;    ///< mean test CRPS, energy score, 90 % coverage (NaN for point
+  double energy = 0;  ///< forecasts and policies)
+  double coverage90 = 0;
   double train_seconds = 0;    ///< mean train_seconds
   double peak_rss_mb = 0;      ///< largest peak_rss_mb
   std::vector<int64_t> seeds;  ///< seeds of the usable runs, ascending
@@ -156,7 +169,8 @@ struct ResultsTable {
 /// both directories).
 ResultsTable build_results_table(const std::vector<RunRecord>& runs, const PaperNumbers& paper);
 
-/// The CSV text: header `task,method,metric,n_seeds,mean,std,paper`, one line per row.
+/// The CSV text: header `task,method,metric,n_seeds,mean,std,paper,se,eval_se,rmse,crps,energy,
+/// coverage90`, one line per row.
 std::string results_csv(const ResultsTable& table);
 /// The Markdown text: a table per task, then the runs left out.
 std::string results_markdown(const ResultsTable& table);
