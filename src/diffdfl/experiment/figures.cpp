@@ -244,7 +244,7 @@ PlotFiles plot_samples(const std::string& run_dir, const SampleHistogramOptions&
   DIFFDFL_CHECK(o.bins >= 0, "--bins must be >= 0 (0 = automatic), got ", o.bins);
   torch::Tensor truth;
   const torch::Tensor y =
-      sample(run_dir, o.paths, o.split, o.index, o.n, &truth).to(torch::kDouble).contiguous();
+      sample(run_dir, o.paths, o.split, o.index, o.n, &truth)[0].to(torch::kDouble).contiguous();
   const int64_t y_dim = y.size(1);
   std::vector<int64_t> coords;
   if (o.coord >= 0) {

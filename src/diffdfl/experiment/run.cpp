@@ -329,22 +329,29 @@ json evaluate(const std::string& run_dir, const RunPaths& paths,
 }
 
 torch::Tensor sample(const std::string& run_dir, const RunPaths& paths, const std::string& split,
-                     int64_t index, int64_t n, torch::Tensor* truth) {
+                     int64_t index, int64_t n, torch::Tensor* truth, int64_t count) {
   const fs::path dir = run_dir;
   Session s = open_session(read_json(dir / "config.json"), (dir / "config.json").string(), paths);
   if (!s.predictor)
     fail("run ", run_dir, " trained a policy, which has no predictive distribution");
   const data::Split& sp = s.ds.split(split);
-  DIFFDFL_CHECK(index >= 0 && index < sp.size(), "--index ", index, " is out of range for the ",
-                split, " split of ", sp.size(), " rows");
+  DIFFDFL_CHECK(count >= 1, "--contexts must be >= 1, got ", count);
+  DIFFDFL_CHECK(index >= 0 && index + count <= sp.size(), "--index ", index,
+                (count > 1 ? " with --contexts " + std::to_string(count) : std::string()),
+                " is out of range for the ", split, " split of ", sp.size(), " rows");
   DIFFDFL_CHECK(n >= 1, "--n must be >= 1, got ", n);
   load_model(dir / "model.pt", s.model());
-  seed_global(derive_seed(s.cfg.seed, "sample." + split + "." + std::to_string(index)));
   torch::NoGradGuard no_grad;
   s.predictor->train(false);
-  const torch::Tensor x = sp.x.index({torch::indexing::Slice(index, index + 1)});
-  if (truth != nullptr) *truth = sp.y[index].clone();
-  return s.predictor->sample(x, n, models::GraphMode::kNone)[0].to(torch::kCPU, torch::kDouble);
+  std::vector<torch::Tensor> out;
+  for (int64_t row = index; row < index + count; ++row) {
+    seed_global(derive_seed(s.cfg.seed, "sample." + split + "." + std::to_string(row)));
+    const torch::Tensor x = sp.x.index({torch::indexing::Slice(row, row + 1)});
+    out.push_back(
+        s.predictor->sample(x, n, models::GraphMode::kNone)[0].to(torch::kCPU, torch::kDouble));
+  }
+  if (truth != nullptr) *truth = sp.y.index({torch::indexing::Slice(index, index + count)}).clone();
+  return torch::stack(out);
 }
 
 }  // namespace diffdfl::experiment

@@ -57,9 +57,11 @@ RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_p
 nlohmann::json evaluate(const std::string& run_dir, const RunPaths& paths,
                         const std::vector<std::string>& splits, int64_t samples = 0);
 
-/// n samples of y for one context of a split from the run's selected model: [n, y_dim] float64,
-/// and the context's true y in `truth` ([y_dim]) when given.
+/// n samples of y for each of `count` consecutive contexts of a split, from row `index` on, from
+/// the run's selected model: [count, n, y_dim] float64, and the contexts' true y in `truth`
+/// ([count, y_dim]) when given. Each context draws from its own stream `sample.<split>.<row>`, so
+/// a context's samples do not depend on which others are drawn with it.
 torch::Tensor sample(const std::string& run_dir, const RunPaths& paths, const std::string& split,
-                     int64_t index, int64_t n, torch::Tensor* truth = nullptr);
+                     int64_t index, int64_t n, torch::Tensor* truth = nullptr, int64_t count = 1);
 
 }  // namespace diffdfl::experiment
