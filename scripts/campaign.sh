@@ -6,7 +6,7 @@
 # curve (not the checkpoints) are copied to results/runs/.
 #
 #   scripts/campaign.sh --tasks "synthetic power" --seeds "1 2 3 4 5" [--methods "..."] [--preset cpu]
-#                       [--shard K/N] [--list]
+#                       [--shard K/N] [--list] [--device cuda]
 #   build/diffdfl table results/runs --out results/table1
 #
 # The run list is every (seed, task, method) in that order. --shard K/N runs only the runs whose
@@ -14,6 +14,10 @@
 # K = 1..N share the list between them (two cores, or the tasks of a cluster job array, e.g.
 # --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" with a 1-based array). --list prints the
 # shard's runs and exits.
+#
+# --device D trains new runs on device D (`--set device=D`; default: the preset's, the CPU). A CUDA
+# run draws from CUDA's random generator, so it is reproducible on CUDA but not bit-identical to the
+# CPU run of the same seed; metrics.json records the device.
 #
 # DIFFDFL=path/to/diffdfl runs another binary and DIFFDFL_CONFIG_DIR=folder reads the presets from
 # another folder (e.g. copies, so that rebuilding build/ or editing configs/ while the campaign runs
@@ -27,6 +31,7 @@ shard=1/1
 list=0
 methods="two-stage-mlp two-stage-gaussian two-stage-diffusion dfl-mlp dfl-gaussian-rp dfl-gaussian-sf dfl-diffusion-rp dfl-diffusion-sf policy"
 preset=cpu
+device=
 work=runs/campaign
 bin="${DIFFDFL:-build/diffdfl}"
 while [[ $# -gt 0 ]]; do
@@ -36,9 +41,10 @@ while [[ $# -gt 0 ]]; do
     --methods) methods="$2"; shift 2 ;;
     --preset) preset="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
+    --device) device="$2"; shift 2 ;;
     --shard) shard="$2"; shift 2 ;;
     --list) list=1; shift ;;
-    *) echo "campaign.sh: unknown option '$1' (use --tasks, --seeds, --methods, --preset, --work, --shard K/N, --list)" >&2; exit 64 ;;
+    *) echo "campaign.sh: unknown option '$1' (use --tasks, --seeds, --methods, --preset, --work, --shard K/N, --list, --device D)" >&2; exit 64 ;;
   esac
 done
 if [[ ! $shard =~ ^([0-9]+)/([0-9]+)$ ]] || ((BASH_REMATCH[2] < 1 || BASH_REMATCH[1] < 1 || BASH_REMATCH[1] > BASH_REMATCH[2])); then
@@ -47,6 +53,9 @@ if [[ ! $shard =~ ^([0-9]+)/([0-9]+)$ ]] || ((BASH_REMATCH[2] < 1 || BASH_REMATC
 fi
 shard_k=${BASH_REMATCH[1]}
 shard_n=${BASH_REMATCH[2]}
+
+device_set=()
+[[ -n $device ]] && device_set=(--set "device=$device")
 
 index=0
 for seed in $seeds; do
@@ -66,7 +75,7 @@ for seed in $seeds; do
         "$bin" train --resume "$dir" --quiet --cache-dir "$work/.cache" || true
       else
         "$bin" train --task "$task" --method "$method" --preset "$preset" --seed "$seed" \
-          --threads 1 --quiet --out "$dir" --cache-dir "$work/.cache" || true
+          --threads 1 --quiet --out "$dir" --cache-dir "$work/.cache" "${device_set[@]}" || true
       fi
       if [[ -f "$dir/metrics.json" ]]; then
         mkdir -p "$keep"
