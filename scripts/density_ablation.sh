@@ -7,7 +7,7 @@
 # results/density/ablation.{csv,md}.
 #
 #   scripts/density_ablation.sh [--tasks "synthetic power portfolio"] [--seeds "1 2 3 4 5"]
-#                               [--jobs 2] [--summary-only]
+#                               [--variants "baseline cpu ..."] [--jobs 2] [--summary-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ tasks="synthetic power portfolio"
 seeds="1 2 3 4 5"
 jobs=2
 summary_only=0
+only_variants=
 work=runs/density
 out=results/density
 bin="${DIFFDFL:-build/diffdfl}"
@@ -22,9 +23,10 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --tasks) tasks="$2"; shift 2 ;;
     --seeds) seeds="$2"; shift 2 ;;
+    --variants) only_variants="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --summary-only) summary_only=1; shift ;;
-    *) echo "density_ablation.sh: unknown option '$1' (use --tasks, --seeds, --jobs, --summary-only)" >&2; exit 64 ;;
+    *) echo "density_ablation.sh: unknown option '$1' (use --tasks, --seeds, --variants, --jobs, --summary-only)" >&2; exit 64 ;;
   esac
 done
 
@@ -49,28 +51,34 @@ variant_sets() {
     cpu) echo "" ;;
     cpu-context) echo "diffusion.input_norm=joint" ;;
     cpu-range) echo "diffusion.clip_x0_range=false" ;;
-    cpu-batch) echo "pretrain.batch_size=512" ;;
     cpu-ema) echo "pretrain.ema=0" ;;
     cpu-ddpm) echo "diffusion.sampler=ddim" ;;
     gaussian) echo "" ;;
   esac
 }
-variants="baseline +context +range +batch +ema +cosine +ddpm +hold cpu cpu-context cpu-range cpu-batch cpu-ema cpu-ddpm gaussian"
+variants="baseline +context +range +batch +ema +cosine +ddpm +hold cpu cpu-context cpu-range cpu-ema cpu-ddpm gaussian"
+all_variants=$variants
+if [[ -n $only_variants ]]; then
+  for v in $only_variants; do
+    [[ " $all_variants " == *" $v "* ]] || { echo "density_ablation.sh: unknown variant '$v' (one of: $all_variants)" >&2; exit 64; }
+  done
+  variants=$only_variants
+fi
 
 run_one() {
   local task=$1 name=$2 seed=$3 dir method sets=()
   dir="$work/$task/$name/seed$seed"
-  [[ -f "$dir/metrics.json" ]] && return 0
-  rm -rf "$dir"
-  method=two-stage-diffusion
-  [[ $name == gaussian ]] && method=two-stage-gaussian
-  for s in $(variant_sets "$task" "$name"); do sets+=(--set "$s"); done
-  "$bin" train --task "$task" --method "$method" --preset cpu --seed "$seed" --threads 1 --quiet \
-    --set eval.repeats=3 "${sets[@]}" --out "$dir" --cache-dir "$work/.cache" > /dev/null || true
-  if [[ $task == synthetic && -f "$dir/metrics.json" ]]; then
-    for ((i = 0; i < 20; i++)); do
-      "$bin" sample --run "$dir" --split test --index "$i" --n 1000 --out "$dir/samples_$i.csv" > /dev/null
-    done
+  if [[ ! -f "$dir/metrics.json" ]]; then
+    rm -rf "$dir"
+    method=two-stage-diffusion
+    [[ $name == gaussian ]] && method=two-stage-gaussian
+    for s in $(variant_sets "$task" "$name"); do sets+=(--set "$s"); done
+    "$bin" train --task "$task" --method "$method" --preset cpu --seed "$seed" --threads 1 --quiet \
+      --set eval.repeats=3 "${sets[@]}" --out "$dir" --cache-dir "$work/.cache" > /dev/null || true
+  fi
+  if [[ $task == synthetic && -f "$dir/metrics.json" && ! -f "$dir/samples.csv" ]]; then
+    "$bin" sample --run "$dir" --split test --index 0 --contexts 20 --n 1000 \
+      --out "$dir/samples.csv" > /dev/null
   fi
 }
 export -f run_one variant_sets new_batch
@@ -86,4 +94,4 @@ if [[ $summary_only == 0 ]]; then
 fi
 
 mkdir -p "$out"
-python3 scripts/density_summary.py "$work" "$out/ablation" --variants $variants
+python3 scripts/density_summary.py "$work" "$out/ablation" --variants $all_variants
