@@ -297,7 +297,7 @@ TEST(Report, BadInputsAreNamedErrors) {
 
 TEST(Report, CommittedPaperNumbersHoldTable1) {
   const PaperNumbers p = load_paper_numbers(source_configs() / "paper_numbers.json");
-  EXPECT_EQ(p.source, "paper.md §3.1 (Table 1)");
+  EXPECT_EQ(p.source, "Zhao, Yeh, Kong and Wang, arXiv 2510.11590, §3.1");
   for (const std::string task : {"synthetic", "power", "portfolio"})
     EXPECT_EQ(p.values.at(task).size(), 9u) << task;
   ASSERT_NE(p.find("power", "dfl-diffusion-sf"), nullptr);

@@ -1,4 +1,4 @@
-// The nine methods of the paper as compositions of a predictor and a training mode (design.md §4).
+// The nine methods of the paper as compositions of a predictor and a training mode (docs/methods.md).
 //
 //   method               predictor  trained on                        decision
 //   two-stage-mlp        mlp        MSE                               program on the point forecast

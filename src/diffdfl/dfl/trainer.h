@@ -1,4 +1,4 @@
-// Decision-focused fine-tuning (design.md §4): every DFL method and the policy baseline, with the
+// Decision-focused fine-tuning (docs/methods.md): every DFL method and the policy baseline, with the
 // reference's gradient-norm matched mixing of the DFL gradient and the fitting-loss gradient,
 // hold-out evaluation after every epoch, best-state selection with patience, guards against
 // non-finite steps, and a checkpointable state (a killed run resumes bit-identically on the same

@@ -1,4 +1,4 @@
-// Predictor: the interface behind every method's model of y | x (design.md §2, §4): a fitting loss,
+// Predictor: the interface behind every method's model of y | x (docs/architecture.md): a fitting loss,
 // M samples per context, and a log-density (exact, or the diffusion ELBO surrogate) with a
 // memory-bounded score-function backward.
 //

@@ -7,7 +7,7 @@
 // CPU (samples on another device are copied to the CPU and the results copied back).
 //
 // The per-sample cost has kinks at z_h = ŷ_mh and the SAA optimum sits on one with positive
-// probability (an hour "pinned" to one sample). Two gradient modes (design.md §7):
+// probability (an hour "pinned" to one sample). Two gradient modes (docs/decision-layer.md, "Gradient semantics"):
 //  - kReference: H = I and the a.e. gradient, as the paper: ∂ℓ/∂ŷ_m = a/M for every sample, where a
 //    averages ∂ℓ/∂z over each chain of hours tied by binding ramps.
 //  - kExact: the true derivative of the SAA solution map: a pinned chain follows its sample, so
