@@ -24,7 +24,7 @@ TEST(SinusoidalEmbedding, CosBlockFirstWithReferenceFrequencies) {
   }
 }
 
-// The reference architecture's parameter counts (reference §1.1: ≈2.33M power, ≈3.67M stock).
+// The reference architecture's parameter counts (the authors' code: ≈2.33M power, ≈3.67M stock).
 TEST(EpsNetwork, ParameterCountsMatchTheReference) {
   auto count = [](int64_t x_dim, int64_t y_dim) {
     EpsNetworkImpl net(x_dim, y_dim, {});

@@ -6,9 +6,8 @@
 //   apply_override(cfg, "train.lr=5e-6");                      // --set train.lr=5e-6
 //   ConfigReader r(cfg, "configs/power.json");
 //   ConfigReader train = r.child("train");
-//   train.get("lr", opts.lr);                                  // ConfigError "train.lr: expected a
-//   number" train.finish();                                            // ConfigError "train.lrr:
-//   unknown key"
+//   train.get("lr", opts.lr);    // ConfigError "train.lr: expected a number"
+//   train.finish();              // ConfigError "train.lrr: unknown key"
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
-// The portfolio task: daily returns of n S&P 500 stocks (reference §4.2), built by explicit
-// (date, asset) indexing so that the features of date d use prices up to d only.
+// The portfolio task: daily returns of n S&P 500 stocks (as in the authors' code), built by
+// explicit (date, asset) indexing so that the features of date d use prices up to d only.
 //
 // Data: stock_portfolio/sp500_adj_close_2004-2016.csv.gz, `date,<392 tickers>` × 3,273 trading
 // days. Assets: n (default 50) tickers drawn with the seed (stream "portfolio.assets") from the 392

@@ -1,4 +1,4 @@
-// The power-scheduling task: PJM (Duquesne zone) hourly load, day-ahead (reference §3.2).
+// The power-scheduling task: PJM (Duquesne zone) hourly load, day-ahead (as in the authors' code).
 //
 // Pipeline, per file (power_sched/pjm_load_data_2008-11.txt, then pjm_load_data_2012-16.txt):
 //   1. parse "<space><unix time> <load> <temp>" rows (three numbers; errors name file and line);

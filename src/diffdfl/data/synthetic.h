@@ -1,4 +1,4 @@
-// The synthetic allocation task (reference §2.2) and its contextual variant.
+// The synthetic allocation task (as in the authors' code) and its contextual variant.
 //
 // Data: x ~ N(0, I_20); each of the 10 coordinates of y is independently
 //   0.5·(1 + 0.15·ε)   with probability 1 − p_low   (the high mode, ≈ +0.5)

@@ -50,9 +50,9 @@ FitGradient dfl_fit_gradient(models::Predictor& predictor, const std::vector<tor
                              const torch::Tensor& x, const torch::Tensor& y,
                              const RunConfig& config, int64_t epoch, int64_t batch);
 
-/// Writes g = w_dfl·s_dfl·g_dfl + w_fit·s_fit·g_fit into the parameters' .grad (reference §1.5):
-/// with mix.normalize = "dfl", s_dfl = ‖g_fit‖/‖g_dfl‖; with "fit", s_fit = ‖g_dfl‖/‖g_fit‖; the
-/// other scale is 1 (a zero norm gives scale 0). An empty `g_fit` means no fitting term.
+/// Writes g = w_dfl·s_dfl·g_dfl + w_fit·s_fit·g_fit into the parameters' .grad (as in the authors'
+/// code): with mix.normalize = "dfl", s_dfl = ‖g_fit‖/‖g_dfl‖; with "fit", s_fit = ‖g_dfl‖/‖g_fit‖;
+/// the other scale is 1 (a zero norm gives scale 0). An empty `g_fit` means no fitting term.
 void set_mixed_gradients(const std::vector<torch::Tensor>& params,
                          const std::vector<torch::Tensor>& g_dfl, double n_dfl,
                          const std::vector<torch::Tensor>& g_fit, double n_fit,

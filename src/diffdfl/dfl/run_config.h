@@ -54,10 +54,10 @@ struct PretrainConfig {
   int64_t hold_draws = 10;  ///< passes over the hold split per evaluation (noise draws)
 };
 
-/// How the decision-focused gradient is mixed with the fitting-loss gradient (reference §1.5):
-/// g = dfl_weight · s_dfl · g_dfl + fit_weight · s_fit · g_fit, where `normalize` chooses which
-/// gradient is rescaled to the other's norm: "dfl" (s_dfl = ‖g_fit‖/‖g_dfl‖), "fit"
-/// (s_fit = ‖g_dfl‖/‖g_fit‖) or "none".
+/// How the decision-focused gradient is mixed with the fitting-loss gradient (as in the authors'
+/// code): g = dfl_weight · s_dfl · g_dfl + fit_weight · s_fit · g_fit, where `normalize` chooses
+/// which gradient is rescaled to the other's norm: "dfl" (s_dfl = ‖g_fit‖/‖g_dfl‖), "fit" (s_fit =
+/// ‖g_dfl‖/‖g_fit‖) or "none".
 struct MixConfig {
   double dfl_weight = 1.0;
   double fit_weight = 0.0;

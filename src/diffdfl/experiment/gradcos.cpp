@@ -969,7 +969,7 @@ std::string elbo_summary(const ElboGradOptions& o, const ElboGradResult& r) {
   }
   md << "\n(Reference, as printed: 0.818 (A), 0.963 (B), 0.818 (c); see below why those numbers "
         "do not measure this.)\n\n";
-  md << "### How this differs from the reference's version (reference §9.10)\n\n"
+  md << "### How this differs from the reference's version\n\n"
      << "- Fresh gradients: each gradient here is its own `torch::autograd::grad`; the reference "
         "ran the ELBO backward into .grad buffers that still held the exact gradient, so it "
         "compared ∇ log p with ∇ log p + ∇(loss).\n"

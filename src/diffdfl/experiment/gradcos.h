@@ -1,4 +1,4 @@
-// Gradient-fidelity experiments (issue 5; paper §1.3–1.5 and §3.3; reference §6, §7, §9.10).
+// Gradient-fidelity experiments (issue 5; paper §1.3–1.5 and §3.3; the authors' code).
 //
 // (a) Score function vs reparameterization on a DFL task (default: synthetic). A diffusion
 //     predictor is pretrained through the shared cache (pretrain_cache.h); then, for a few epochs
@@ -15,12 +15,12 @@
 //     the same batch. Then an ordinary training step is taken with the RP gradient (Adam, the
 //     configuration's gradient-norm mixing with the fitting loss, as DflTrainer does).
 //
-// (b) ELBO-surrogate gradient vs the exact ∇θ log p on a linear-Gaussian diffusion (reference §7,
-//     done correctly): y = W x + σ ξ (W ~ N(0, 1) from the seed, x ~ U(−1, 1)), a
-//     LinearEpsDiffusion fitted with full-batch Adam on the denoising loss, y0 drawn from the DDPM
-//     ancestral sampler (whose marginal is exactly the Gaussian of exact_log_density), and per
-//     sample g_exact = ∇θ log p(y0 | x) and g_elbo = ∇θ Ê(y0 | x) (K draws; unit weights and λ_t
-//     weights; optionally a stratified "sweep" of the timesteps), each a fresh
+// (b) ELBO-surrogate gradient vs the exact ∇θ log p on a linear-Gaussian diffusion (the
+//     authors' experiment, done correctly): y = W x + σ ξ (W ~ N(0, 1) from the seed, x ~ U(−1,
+//     1)), a LinearEpsDiffusion fitted with full-batch Adam on the denoising loss, y0 drawn from
+//     the DDPM ancestral sampler (whose marginal is exactly the Gaussian of exact_log_density), and
+//     per sample g_exact = ∇θ log p(y0 | x) and g_elbo = ∇θ Ê(y0 | x) (K draws; unit weights and
+//     λ_t weights; optionally a stratified "sweep" of the timesteps), each a fresh
 //     torch::autograd::grad (nothing accumulates), both with the sign of a log-likelihood. Cosines
 //     over all parameters and per group A, B, c, plus the reference's per-timestep row cosines.
 //

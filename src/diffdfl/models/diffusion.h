@@ -1,10 +1,10 @@
-// DiffusionPredictor: the conditional diffusion model of Diffusion-DFL (reference §1.1, §1.4).
+// DiffusionPredictor: the conditional diffusion model of Diffusion-DFL (as in the authors' code).
 //
 //   fit_loss       mean over rows and dims of (ε − ε_θ(√ᾱ_t y + √(1−ᾱ_t) ε, t, x))², t ~ U{0..T−1}
 //   sample         DDIM(η, S strided steps) or DDPM ancestral (diffusion_sampler.h); graph modes
 //                  none / full / checkpointed (same gradient as full, O(√S) activations)
-//   log_density    the ELBO surrogate Ê(ŷ | x) = −Σ_k c_k ‖ε_θ(√ᾱ_{t_k} ŷ + √(1−ᾱ_{t_k}) ε_k, t_k,
-//   x) − ε_k‖²
+//   log_density    the ELBO surrogate Ê(ŷ | x) = −Σ_k c_k ‖ε_θ(y_k, t_k, x) − ε_k‖² with
+//                  y_k = √ᾱ_{t_k} ŷ + √(1−ᾱ_{t_k}) ε_k,
 //                  over K draws (t_k, ε_k) per sample; c_k = 1/K for uniform t (the reference), the
 //                  importance-sampling coefficients of timestep_sampler.h otherwise, times
 //                  T·λ_{t_k} with ElboWeighting::kLambda (then Ê is an unbiased estimate of the

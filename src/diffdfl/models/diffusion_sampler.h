@@ -1,5 +1,6 @@
-// Reverse-process samplers of the diffusion model (reference §1.1): DDIM with η over S ≤ T strided
-// steps, and DDPM ancestral sampling, each in three graph modes (none / full / checkpointed).
+// Reverse-process samplers of the diffusion model (as in the authors' code): DDIM with η over S ≤ T
+// strided steps, and DDPM ancestral sampling, each in three graph modes (none / full /
+// checkpointed).
 //
 // Both samplers are written as one linear update per step,
 //   y_{prev} = c_y · y + c_ε · ε_θ(y, τ, x) + σ · ξ,     ξ ~ N(0, I),

@@ -1,4 +1,4 @@
-// EpsNetwork: the reference ε-network of the conditional diffusion model (reference §1.1).
+// EpsNetwork: the reference ε-network of the conditional diffusion model (as in the authors' code).
 //
 //   emb(t)  = Linear(E→H) → SiLU → Linear(H→E) applied to [cos(t f_0..t f_{E/2−1}), sin(...)],
 //             f_k = exp(−ln(max_period)·k/(E/2))                          (E = 16, H = 256)

@@ -1,11 +1,11 @@
-// GaussianPredictor: the Gaussian MLP baseline (reference §1.2).
+// GaussianPredictor: the Gaussian MLP baseline (as in the authors' code).
 //   x → Linear(x_dim→W) → ReLU → (Linear(W→W) → ReLU) × (hidden_layers−1) → heads μ and log σ²
 //   fit_loss     full Gaussian NLL, mean over elements: ½(log σ² + (y−μ)²/σ² + log 2π)
 //   sample       μ + exp(½ log σ²)·ξ (reparameterised; kFull/kCheckpointed keep the graph)
 //   log_density  exact: Σ_d −½(log σ²_d + (y_d−μ_d)²/σ²_d + log 2π), minus Σ_d log scale_d for raw
-//                samples under a target transform. No clamp (docs/models.md §5 item 5; the reference clamps
-//                it at 0 from above in two tasks, which zeroes the SF gradient for small
-//                variances).
+//                samples under a target transform. No clamp (docs/models.md §5 item 5; the
+//                reference clamps it at 0 from above in two tasks, which zeroes the SF gradient for
+//                small variances).
 //
 // Example:
 //   GaussianOptions o;

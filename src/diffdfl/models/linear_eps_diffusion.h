@@ -1,5 +1,5 @@
 // LinearEpsDiffusion: a diffusion model whose ε-network is linear per timestep,
-//   ε_θ(y_t, t, x) = A_t y_t + B_t x + c_t        (reference §7; paper §3.3(a)),
+//   ε_θ(y_t, t, x) = A_t y_t + B_t x + c_t        (the authors' code; paper §3.3(a)),
 // so that every sampler of diffusion_sampler.h is a linear-Gaussian chain
 //   y ← K_j y + d_j + σ_j ξ,   K_j = c_y I + c_ε A_{t_j},   d_j = c_ε (B_{t_j} x + c_{t_j}),
 // and y0 | x is exactly Gaussian: y0 | x ~ N(G x + g, Σ) with, over the steps j in execution order

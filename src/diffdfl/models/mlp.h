@@ -1,4 +1,4 @@
-// MlpPredictor: the deterministic point-forecast baseline (reference §1.2).
+// MlpPredictor: the deterministic point-forecast baseline (as in the authors' code).
 //   default   x → Linear(x_dim→W) → ReLU → (Linear(W→W) → ReLU) × (hidden_layers−1) →
 //   Linear(W→y_dim)
 //             (power, portfolio: W = 1024, 3 hidden layers)

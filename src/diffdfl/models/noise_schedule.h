@@ -1,5 +1,5 @@
-// NoiseSchedule: the forward (noising) process of a DDPM, in float64 on the CPU (reference §1.1).
-// t is 0-indexed, t ∈ {0..T−1}; ᾱ_t = Π_{s≤t}(1 − β_s) and ᾱ_{−1} := 1.
+// NoiseSchedule: the forward (noising) process of a DDPM, in float64 on the CPU (as in the authors'
+// code). t is 0-indexed, t ∈ {0..T−1}; ᾱ_t = Π_{s≤t}(1 − β_s) and ᾱ_{−1} := 1.
 //
 // Example:
 //   NoiseScheduleOptions o;            // linear β from 1e-4 to 0.02, T = 1000 (the reference)

@@ -1,5 +1,5 @@
-// PolicyNet: the direct decision baseline x → z (reference §1.2), feasible by construction where
-// the output transform allows it (docs/models.md §3):
+// PolicyNet: the direct decision baseline x → z (as in the authors' code), feasible by construction
+// where the output transform allows it (docs/models.md §3):
 //   kBox      z = lower + (upper − lower)·sigmoid(·)   (synthetic: [0, C]^n)
 //   kSimplex  z = softmax(·)                            (portfolio: Σz = 1, 0 ≤ z ≤ 1; a cap below
 //   1

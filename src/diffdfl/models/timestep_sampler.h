@@ -1,5 +1,5 @@
 // TimestepSampler: how the ELBO surrogate draws its K timesteps per sample, and the coefficients
-// that turn per-draw losses into Ê (reference §1.4; paper §1.5; improved-DDPM's
+// that turn per-draw losses into Ê (the authors' code; paper §1.5; improved-DDPM's
 // LossSecondMomentResampler).
 //
 //   kUniform            t ~ U{0..T−1}; Ê = −(1/K) Σ_k ℓ_k.

@@ -3,8 +3,7 @@
 // Example:
 //   SolverOptions opts;
 //   opts.tol = 1e-9;
-//   opts.validate();   // InvalidArgument("solver.tol must be in (0, 1e-3], got ...") on a bad
-//   value
+//   opts.validate();   // on a bad value: InvalidArgument("solver.tol must be in (0, 1e-3], ...")
 #pragma once
 
 #include <cstdint>
