@@ -67,5 +67,17 @@ TEST(Config, OverridesCreatePathsAndInferTypes) {
   EXPECT_THROW(apply_override(cfg, "train.lr.x=1"), ConfigError);
 }
 
+TEST(Config, IntegersBeyondInt64AreOutOfRangeNotWrapped) {
+  // 2^64 − 1 parses as an unsigned JSON number; read as int64 it used to become −1.
+  nlohmann::json cfg = nlohmann::json::object();
+  apply_override(cfg, "seed=18446744073709551615");
+  ConfigReader r(cfg, "--set");
+  uint64_t seed = 1;
+  const std::string msg = message_of([&] { r.get("seed", seed); });
+  EXPECT_NE(msg.find("seed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("out of range"), std::string::npos) << msg;
+  EXPECT_EQ(seed, 1u);
+}
+
 }  // namespace
 }  // namespace diffdfl

@@ -1,6 +1,7 @@
 #include "diffdfl/core/config.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "diffdfl/core/error.h"
@@ -42,7 +43,10 @@ void ConfigReader::get(const std::string& key, double& out) {
 void ConfigReader::get(const std::string& key, int64_t& out) {
   if (!has(key)) return;
   const auto& v = value(key);
-  if (v.is_number_integer()) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    fail<ConfigError>(source_, ": ", path(key), ": ", v.dump(), " is out of range (at most ",
+                      INT64_MAX, ")");
+  } else if (v.is_number_integer()) {
     out = v.get<int64_t>();
   } else if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
              std::abs(v.get<double>()) < 9e15) {
