@@ -1,6 +1,7 @@
 #include "diffdfl/data/synthetic.h"
 
 #include <cmath>
+#include <utility>
 
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/seed.h"
@@ -73,6 +74,15 @@ void SyntheticOptions::validate() const {
                 noise);
   DIFFDFL_CHECK(scale > 0 && std::isfinite(scale), "SyntheticOptions.scale must be > 0, got ",
                 scale);
+  // y = scale · (centre + noise · ε) must stay far inside float64: a scale of 1e161 times a noise
+  // of 1e163 passed every check above and gave infinite targets (found by fuzz_synthetic_loader).
+  for (const auto& [name, v] : {std::pair<const char*, double>{"high", scale * high},
+                                {"low", scale * low},
+                                {"noise", scale * noise}}) {
+    DIFFDFL_CHECK(std::abs(v) <= kSyntheticMaxMagnitude, "SyntheticOptions.scale · ", name, " = ",
+                  v, " is beyond ", kSyntheticMaxMagnitude,
+                  " in magnitude; choose a smaller scale or ", name);
+  }
   DIFFDFL_CHECK(context_strength >= 0 && context_strength <= 20,
                 "SyntheticOptions.context_strength must be in [0, 20], got ", context_strength);
 }
