@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh --build             only build them
 #
 # Each target starts from its committed seed corpus fuzz/corpus/TARGET (never written to) and keeps
-# what it finds in build-fuzz/corpus/TARGET; a crash, leak or sanitizer report stops it, exits
+# what it finds in build-fuzz/corpus/TARGET (FUZZ_CORPUS_DIR/TARGET when that is set); a crash, leak or sanitizer report stops it, exits
 # non-zero and leaves the input in build-fuzz/artifacts/TARGET/. The last lines of each run give
 # the executions (stat::number_of_executed_units). Environment: JOBS (build jobs, default nproc),
 # CXX (default clang++-14).
@@ -59,8 +59,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export OMP_NUM_THREADS=1
 
 status=0
+corpus_root="${FUZZ_CORPUS_DIR:-build-fuzz/corpus}"
 for t in "${run[@]}"; do
-  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
+  mkdir -p "$corpus_root/$t" "build-fuzz/artifacts/$t"
   max_len=4096
   case "$t" in
     fuzz_power_loader | fuzz_portfolio_loader) max_len=65536 ;;
@@ -68,7 +69,7 @@ for t in "${run[@]}"; do
   echo "fuzz.sh: $t for ${seconds}s"
   if ! "build-fuzz/fuzz/$t" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 \
        -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
-       "build-fuzz/corpus/$t" "fuzz/corpus/$t" > "build-fuzz/$t.log" 2>&1; then
+       "$corpus_root/$t" "fuzz/corpus/$t" > "build-fuzz/$t.log" 2>&1; then
     status=1
     echo "fuzz.sh: $t FAILED (crash, leak or sanitizer report); see build-fuzz/$t.log and" \
          "build-fuzz/artifacts/$t/" >&2
