@@ -1,7 +1,11 @@
 # Shared settings for every diffdfl target: warnings and the precompiled LibTorch header.
 
-set(DIFFDFL_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wcast-align
-    -Woverloaded-virtual)
+set(DIFFDFL_WARNINGS -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND DIFFDFL_WARNINGS -Wshadow-uncaptured-local)  # clang's name for GCC's -Wshadow=local
+else()
+  list(APPEND DIFFDFL_WARNINGS -Wshadow=local)
+endif()
 if(DIFFDFL_WERROR)
   list(APPEND DIFFDFL_WARNINGS -Werror)
 endif()

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Installs every Debian package diffdfl needs and builds it (Release) into ./build.
-# Works as root or through sudo. Usage: scripts/setup.sh [--no-install] [--jobs N]
+# Installs every Debian package diffdfl needs and builds it (Release) into ./build; with --fuzz also
+# the fuzz targets (clang, ASan + UBSan) into ./build-fuzz (fuzz/README.md).
+# Works as root or through sudo. Usage: scripts/setup.sh [--no-install] [--jobs N] [--fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 install=1
+fuzz=0
 jobs=$(nproc 2>/dev/null || echo 2)
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-install) install=0 ;;
     --jobs) jobs="$2"; shift ;;
-    *) echo "setup.sh: unknown option $1 (use --no-install, --jobs N)" >&2; exit 2 ;;
+    --fuzz) fuzz=1 ;;
+    *) echo "setup.sh: unknown option $1 (use --no-install, --jobs N, --fuzz)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -27,6 +30,7 @@ packages=(
   googletest libgtest-dev          # unit tests
   libbenchmark-dev                 # benchmarks under bench/
   gnuplot-nox                      # figures (diffdfl plot)
+  clang-14 libclang-rt-14-dev      # the fuzz targets: clang with libFuzzer, ASan and UBSan
 )
 
 if [ "$install" = 1 ]; then
@@ -45,3 +49,7 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
 echo "setup.sh: built ./build/diffdfl"
+if [ "$fuzz" = 1 ]; then
+  JOBS="$jobs" scripts/fuzz.sh --build
+  echo "setup.sh: built the fuzz targets in ./build-fuzz/fuzz (scripts/fuzz.sh)"
+fi

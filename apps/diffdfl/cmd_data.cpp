@@ -16,19 +16,15 @@ void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string
       ->required()
       ->check(CLI::IsMember(data::task_names()));
   cmd.add_option("--seed", dataset.seed, "Seed that fixes every random choice of the data")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return v.empty() || v.front() == '-' ? "must be a non-negative integer, got '" + v + "'"
-                                                 : std::string();
-          },
-          ""))
+      ->check(seed_value())
       ->capture_default_str();
   cmd.add_option("--assets", dataset.n_assets, "portfolio: number of assets drawn with the seed")
       ->capture_default_str();
   cmd.add_flag("--verified-only", dataset.verified_only,
                "portfolio: draw the assets from the verified tickers only");
   cmd.add_option("--data-dir", data_dir,
-                 "Data folder (default: $DIFFDFL_DATA_DIR, else the source tree's data/)");
+                 "Data folder (default: $DIFFDFL_DATA_DIR, else the source tree's data/)")
+      ->check(non_empty());
 }
 
 /// Checks flag combinations that only the command line can get wrong, then loads the dataset.

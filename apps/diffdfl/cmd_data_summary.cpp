@@ -38,6 +38,9 @@ void run_data_summary(const CLI::App& cmd, const DataSummaryOptions& opts) {
   out["n_train"] = ds.train.size();
   out["n_hold"] = ds.hold.size();
   out["n_test"] = ds.test.size();
+  // The digest that keys the pretrained-model cache: equal on every x86-64 machine and thread
+  // count for the same data files, seed and options (docs/data.md, "Reproducibility").
+  out["train_digest"] = data::digest(ds.train);
   out["splits"] = {{"train", split_summary(ds.train)},
                    {"hold", split_summary(ds.hold)},
                    {"test", split_summary(ds.test)}};

@@ -110,8 +110,11 @@ void setup_gradcos(CLI::App& experiment) {
   cmd->add_option("--task", opts->task, "(a) the DFL task")
       ->check(CLI::IsMember(data::task_names()))
       ->capture_default_str();
-  cmd->add_option("--seed", opts->seed, "seed of both parts")->capture_default_str();
-  cmd->add_option("--out", opts->out, "output directory (default runs/gradcos/<preset>-seed<S>)");
+  cmd->add_option("--seed", opts->seed, "seed of both parts")
+      ->check(seed_value())
+      ->capture_default_str();
+  cmd->add_option("--out", opts->out, "output directory (default runs/gradcos/<preset>-seed<S>)")
+      ->check(non_empty());
   cmd->add_option("--epochs", opts->epochs, "(a) RP training epochs recorded")
       ->capture_default_str();
   cmd->add_option("--ks", opts->ks, "(a) uniform-timestep ELBO draws per sample, comma-separated")
@@ -129,7 +132,8 @@ void setup_gradcos(CLI::App& experiment) {
   cmd->add_option("--max-batches", opts->max_batches, "(a) batches per epoch (0 = all)")
       ->capture_default_str();
   cmd->add_option("--set", opts->sets, "(a) override one configuration key, e.g. train.lr=1e-4");
-  cmd->add_option("--threads", opts->threads, "intra-op threads (default: all cores)");
+  cmd->add_option("--threads", opts->threads, "intra-op threads (default: all cores)")
+      ->check(thread_count());
   cmd->add_flag("--quiet", opts->quiet, "no progress output");
   cmd->add_option("--linear-steps", opts->linear_steps, "(b) full-batch Adam steps of the fit")
       ->capture_default_str();

@@ -67,7 +67,7 @@ void setup_sample_command(CLI::App& app) {
   auto opts = std::make_shared<SampleOptions>();
   CLI::App* cmd =
       app.add_subcommand("sample", "Draw samples of y for contexts of a split from a run's model");
-  cmd->add_option("--run", opts->run, "run directory")->required();
+  cmd->add_option("--run", opts->run, "run directory")->required()->check(non_empty());
   cmd->add_option("--split", opts->split, "train, hold or test")
       ->check(CLI::IsMember({"train", "hold", "test"}))
       ->capture_default_str();
@@ -76,8 +76,8 @@ void setup_sample_command(CLI::App& app) {
   cmd->add_option("--contexts", opts->contexts,
                   "consecutive contexts from --index on (then a leading `context` column)")
       ->capture_default_str();
-  cmd->add_option("--out", opts->out, "CSV file (default: stdout)");
-  cmd->add_option("--data-dir", opts->data_dir, "data folder");
+  cmd->add_option("--out", opts->out, "CSV file (default: stdout)")->check(non_empty());
+  cmd->add_option("--data-dir", opts->data_dir, "data folder")->check(non_empty());
   cmd->callback([opts]() { run_sample(*opts); });
 }
 

@@ -5,6 +5,7 @@
 // stderr.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -39,15 +40,17 @@ struct TrainOptions {
   std::string given_with_resume;  ///< options that --resume cannot honour, if given with it
 };
 
-void print_summary(const nlohmann::json& m, const std::string& dir) {
+using nlohmann::json;
+
+void print_summary(const json& m, const std::string& dir) {
   const bool portfolio = m.contains("test_return");
   const std::string key = portfolio ? "test_return" : "test_cost";
   const std::string initial = portfolio ? "initial_test_return" : "initial_test_cost";
-  const std::string method = m["method"].get<std::string>();
+  const std::string method = m.value("method", std::string("?"));
   const auto value = [&](const std::string& k) {
     std::ostringstream v;
     v << std::setprecision(5);
-    if (m.contains(k) && m[k].is_number()) {
+    if (m.contains(k) && m[k].is_number() && std::isfinite(m[k].get<double>())) {
       v << m[k].get<double>();
     } else {
       v << "n/a (no instance solved)";
@@ -55,14 +58,17 @@ void print_summary(const nlohmann::json& m, const std::string& dir) {
     return v.str();
   };
   std::ostringstream line;
-  line << m["task"].get<std::string>() << " " << method << " seed " << m["seed"] << ": test "
-       << (portfolio ? "return " : "cost ") << value(key);
+  line << m.value("task", std::string("?")) << " " << method << " seed " << m.value("seed", json())
+       << ": test " << (portfolio ? "return " : "cost ") << value(key);
   if (m.contains(initial) && method.rfind("two-stage", 0) != 0) {
     // Every DFL method starts from its two-stage (pretrained) model; the policy from its init.
     line << (method == "policy" ? " (initial policy: " : " (two-stage model it started from: ")
          << value(initial) << ")";
   }
-  line << ", " << std::setprecision(3) << m["train_seconds"].get<double>() << " s; run in " << dir;
+  if (m.contains("train_seconds") && m["train_seconds"].is_number()) {
+    line << ", " << std::setprecision(3) << m["train_seconds"].get<double>() << " s";
+  }
+  line << "; run in " << dir;
   std::cerr << line.str() << "\n";
 }
 
@@ -103,7 +109,12 @@ int run_train(const TrainOptions& o) {
   if (out.diverged) {
     std::cerr << "diffdfl: the run diverged: " << out.metrics["stop_reason"].get<std::string>()
               << "\n";
-    return 2;
+    return kExitDiverged;
+  }
+  if (out.failed) {
+    std::cerr << "diffdfl: the run failed: " << out.metrics.value("failure", std::string("?"))
+              << "\n";
+    return kExitFailed;
   }
   return 0;
 }
@@ -119,20 +130,29 @@ void setup_train_command(CLI::App& app) {
   cmd->add_option("--method", opts->method, "one of the nine methods (see README)")
       ->check(CLI::IsMember(dfl::method_names()));
   cmd->add_option("--preset", opts->preset, "smoke (seconds), cpu (minutes), paper (GPU scale)")
+      ->check(non_empty())
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "fixes data splits, initialisation and sampling")
+      ->check(seed_value())
       ->capture_default_str();
   cmd->add_option("--out", opts->out,
-                  "run directory (default runs/<task>/<method>/<preset>-seed<S>)");
-  cmd->add_option("--config", opts->config_file, "JSON file merged over the preset");
+                  "run directory (default runs/<task>/<method>/<preset>-seed<S>)")
+      ->check(non_empty());
+  cmd->add_option("--config", opts->config_file, "JSON file merged over the preset")
+      ->check(non_empty());
   cmd->add_option("--set", opts->sets, "override one key, e.g. --set train.lr=5e-6");
-  cmd->add_option("--resume", opts->resume, "continue the run in this directory");
-  cmd->add_option("--threads", opts->threads, "intra-op threads (default: all cores)");
+  cmd->add_option("--resume", opts->resume, "continue the run in this directory")
+      ->check(non_empty());
+  cmd->add_option("--threads", opts->threads, "intra-op threads (default: all cores)")
+      ->check(thread_count());
   cmd->add_flag("--quiet", opts->quiet, "no progress output");
-  cmd->add_option("--data-dir", opts->data_dir, "data folder (default: the source tree's data/)");
+  cmd->add_option("--data-dir", opts->data_dir, "data folder (default: the source tree's data/)")
+      ->check(non_empty());
   cmd->add_option("--config-dir", opts->config_dir,
-                  "presets folder (default: the source tree's configs/)");
-  cmd->add_option("--cache-dir", opts->cache_dir, "pretrained-model cache (default runs/.cache)");
+                  "presets folder (default: the source tree's configs/)")
+      ->check(non_empty());
+  cmd->add_option("--cache-dir", opts->cache_dir, "pretrained-model cache (default runs/.cache)")
+      ->check(non_empty());
   cmd->callback([opts, cmd]() {
     for (const char* name :
          {"--task", "--method", "--preset", "--seed", "--out", "--config", "--set", "--threads"}) {

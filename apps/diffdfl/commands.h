@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,32 @@ struct ExitCode {
   int code;
 };
 
+/// Exit codes (docs/methods.md §8): 0 success; 1 a diffdfl error (configuration, data, I/O),
+/// printed as one line "diffdfl: error: ..."; 2 a run that diverged; 3 an internal error; 4 a run
+/// or evaluation without a usable result (every instance of a final evaluation failed), or a
+/// `solve` whose status or gradient is not usable.
+inline constexpr int kExitError = 1;
+inline constexpr int kExitDiverged = 2;
+inline constexpr int kExitInternal = 3;
+inline constexpr int kExitFailed = 4;
+
+/// The most intra-op threads --threads accepts.
+inline constexpr int64_t kMaxThreads = 1024;
+
+// Validators shared by the subcommands (option_checks.cpp).
+/// Refuses "" for an option whose absence means a default (--out "", --data-dir "").
+CLI::Validator non_empty();
+/// A decimal seed in [0, 2^63 − 1] (what a config's "seed" holds).
+CLI::Validator seed_value();
+/// A thread count in [0, kMaxThreads].
+CLI::Validator thread_count();
+
 // Top-level commands (main.cpp registers them).
-void setup_data_command(CLI::App& app);    // cmd_data.cpp
-void setup_solve_command(CLI::App& app);   // cmd_solve.cpp
-void setup_train_command(CLI::App& app);   // cmd_train.cpp
-void setup_eval_command(CLI::App& app);    // cmd_eval.cpp
-void setup_sample_command(CLI::App& app);  // cmd_sample.cpp
+void setup_data_command(CLI::App& app);        // cmd_data.cpp
+void setup_solve_command(CLI::App& app);       // cmd_solve.cpp
+void setup_train_command(CLI::App& app);       // cmd_train.cpp
+void setup_eval_command(CLI::App& app);        // cmd_eval.cpp
+void setup_sample_command(CLI::App& app);      // cmd_sample.cpp
 void setup_experiment_command(CLI::App& app);  // cmd_experiment.cpp
 void setup_report_commands(CLI::App& app);     // cmd_report.cpp: `table` and `plot`
 

@@ -4,10 +4,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "commands.h"
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
+#include "diffdfl/core/torch_error.h"
 #include "diffdfl/core/version.h"
 
 namespace diffdfl::cli {
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
   diffdfl::cli::setup_sample_command(app);
   diffdfl::cli::setup_experiment_command(app);
   diffdfl::cli::setup_report_commands(app);
+  using diffdfl::cli::kExitError;
+  using diffdfl::cli::kExitInternal;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -58,10 +62,28 @@ int main(int argc, char** argv) {
     return e.code;
   } catch (const diffdfl::Error& e) {
     std::cerr << "diffdfl: error: " << e.what() << "\n";
-    return 1;
+    return kExitError;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "diffdfl: error: out of memory; the input or the configuration is too large for "
+                 "this machine (fewer samples, rows or columns, or smaller networks)\n";
+    return kExitError;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // What the library did not anticipate still names the path and the reason, on one line.
+    std::cerr << "diffdfl: error: " << e.what() << "\n";
+    return kExitError;
+  } catch (const c10::Error& e) {
+    // Never LibTorch's C++ backtrace: its first line says what failed.
+    const std::string line = diffdfl::torch_error_line(e);
+    if (line.find("can't allocate memory") != std::string::npos) {
+      std::cerr << "diffdfl: error: out of memory (" << line
+                << "); the input or the configuration is too large for this machine\n";
+      return kExitError;
+    }
+    std::cerr << "diffdfl: internal error: " << line << "\n";
+    return kExitInternal;
   } catch (const std::exception& e) {
     std::cerr << "diffdfl: internal error: " << e.what() << "\n";
-    return 3;
+    return kExitInternal;
   }
   return 0;
 }

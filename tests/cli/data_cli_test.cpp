@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "data/expected_digests.h"
 
 #include <atomic>
 #include <cstdio>
@@ -157,6 +158,58 @@ TEST(DataCli, AlteredDataFileIsRejected) {
   expect_failure("data summary --task power --data-dir '" + dir.string() + "'",
                  {"us_federal_holidays_2008-2016.csv: SHA-256 mismatch", "git checkout"});
   fs::remove_all(dir);
+}
+
+/// The instruction sets LibTorch may be forced to on this machine (ATEN_CPU_CAPABILITY): forcing
+/// one the CPU lacks would crash with SIGILL, so only those /proc/cpuinfo lists are used.
+std::vector<std::string> cpu_capabilities() {
+  std::vector<std::string> out = {"default"};
+  std::ifstream in("/proc/cpuinfo");
+  std::string flags;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) == 0) {
+      flags = " " + line.substr(line.find(':') + 1) + " ";
+      break;
+    }
+  }
+  if (flags.find(" avx2 ") != std::string::npos) out.push_back("avx2");
+  if (flags.find(" avx512f ") != std::string::npos &&
+      flags.find(" avx512bw ") != std::string::npos &&
+      flags.find(" avx512vl ") != std::string::npos &&
+      flags.find(" avx512dq ") != std::string::npos)
+    out.push_back("avx512");
+  return out;
+}
+
+TEST(DataCli, TrainingDataDigestIsTheSameOnEveryCpuKindAndThreadCount) {
+  // Another machine of the same kind gave another training-data digest (a different pretrained
+  // cache key and another two-stage result): LibTorch's reductions depend on the vector width and
+  // the thread count. Each instruction set LibTorch can use here stands in for another machine.
+  for (const auto& [task, expected] : diffdfl::data::testing::expected_train_digests()) {
+    const std::vector<std::string> cpus = cpu_capabilities();
+    for (const std::string& cpu : cpus) {
+      for (const std::string threads : {"1", "2"}) {
+        if (threads == "2" && cpu != cpus.back()) continue;  // threads once, on the widest
+        const std::string env = "ATEN_CPU_CAPABILITY=" + cpu + " OMP_NUM_THREADS=" + threads +
+                                " MKL_NUM_THREADS=" + threads;
+        const Result r = run("data summary --task " + task + " " + kDataDir, env);
+        ASSERT_EQ(r.code, 0) << env << " " << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out)["train_digest"], expected)
+            << task << " with " << env;
+      }
+    }
+  }
+  // glibc's libm without its FMA builds (what an x86-64 CPU without FMA/AVX2 runs): power and
+  // portfolio use no libm result that differs there. (The synthetic tasks do, through the normals
+  // of torch::randn: docs/data.md, "Reproducibility across machines".)
+  for (const std::string task : {"power", "portfolio"}) {
+    const std::string env = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,-FMA4,-AVX2 OMP_NUM_THREADS=1";
+    const Result r = run("data summary --task " + task + " " + kDataDir, env);
+    ASSERT_EQ(r.code, 0) << env << " " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["train_digest"],
+              diffdfl::data::testing::expected_train_digests().at(task))
+        << task << " with " << env;
+  }
 }
 
 }  // namespace

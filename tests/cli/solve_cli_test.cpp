@@ -101,4 +101,79 @@ TEST(SolveCli, BadInputsGiveNamedErrors) {
   expect_failure("solve --task nonsense --samples '" + good.string() + "'", {"--task"});
 }
 
+TEST(SolveCli, AFirstRowWithABadFieldIsAnErrorNeverADroppedHeader) {
+  // The example: "0.02x" used to make row 1 a "header", silently dropped with exit 0.
+  const fs::path typo = write("typo.csv", "0.01,0.02x\n0.03,0.01\n-0.02,0.04\n");
+  expect_failure("solve --task portfolio --samples '" + typo.string() + "'",
+                 {"typo.csv:1, column 2", "'0.02x' is not a number"});
+  const fs::path empty = write("empty_cell.csv", "0.01,\n0.03,0.01\n-0.02,0.04\n");
+  expect_failure("solve --task portfolio --samples '" + empty.string() + "'",
+                 {"empty_cell.csv:1, column 2", "empty field"});
+  std::string with_nul = "0.01,0.02\n0.03,0.01\n";
+  with_nul[0] = '\0';
+  const fs::path nul = write("nul.csv", with_nul);
+  expect_failure("solve --task portfolio --samples '" + nul.string() + "'",
+                 {"nul.csv:1, column 1", "\\x00"});
+  // A real header is still recognised, and gives the same result as the file without it.
+  const fs::path headed = write("headed.csv", "a0,a1\n0.01,0.02\n0.03,0.01\n");
+  const fs::path bare = write("bare.csv", "0.01,0.02\n0.03,0.01\n");
+  const Result a = run("solve --task portfolio --samples '" + headed.string() + "'");
+  const Result b = run("solve --task portfolio --samples '" + bare.string() + "'");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(SolveCli, OverflowingSamplesNeverReportSolved) {
+  // Power samples of 1e300: the SAA objective overflows. The status must say so, and exit != 0.
+  std::string rows;
+  for (int m = 0; m < 2; ++m) {
+    for (int h = 0; h < 24; ++h)
+      rows += std::string(h ? "," : "") + "1e300";
+    rows += "\n";
+  }
+  const fs::path huge = write("huge.csv", rows);
+  const Result r = run("solve --task power --samples '" + huge.string() + "'");
+  EXPECT_EQ(r.code, 4) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "numerical");
+  EXPECT_NE(r.err.find("did not succeed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
+
+  // Allocation with one value of 1e300 (one sample): the adjoint overflows. The gradients must
+  // not be reported usable, nor printed as NaN (null).
+  std::string alloc;
+  for (int i = 0; i < 10; ++i)
+    alloc += std::string(i ? "," : "") + (i == 4 ? "1e300" : "0.5");
+  alloc += "\n";
+  const fs::path one = write("one_huge.csv", alloc);
+  const fs::path up = write("u10.csv", "1,0,0,0,1,0,0,0,0,1\n");
+  const Result g = run("solve --task synthetic --samples '" + one.string() + "' --upstream '" +
+                       up.string() + "'");
+  EXPECT_EQ(g.code, 4) << g.err;
+  const auto k = nlohmann::json::parse(g.out);
+  EXPECT_EQ(k["gradient_status"], "failed") << g.out;
+  EXPECT_NE(g.err.find("gradients are not usable"), std::string::npos) << g.err;
+  for (const auto& row : k["dloss_dsamples"]) {
+    for (const auto& v : row)
+      EXPECT_TRUE(v.is_number()) << "a NaN gradient was printed as null: " << g.out;
+  }
+}
+
+TEST(SolveCli, SmoothedGradientModeIsAccepted) {
+  const fs::path samples = write("p.csv", power_samples(4));
+  const Result r =
+      run("solve --task power --gradient smoothed --samples '" + samples.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["status"], "solved");
+}
+
+TEST(SolveCli, AHugeCsvIsAOneLineErrorNotAnOutOfMemoryBacktrace) {
+  std::string row;
+  for (int i = 0; i < 200000; ++i)
+    row += i ? ",0.5" : "0.5";
+  const fs::path wide = write("wide.csv", row + "\n" + row + "\n");
+  expect_failure("solve --task power --samples '" + wide.string() + "'",
+                 {"wide.csv", "200000 columns", "at most 2048"});
+}
+
 }  // namespace

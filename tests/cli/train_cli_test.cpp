@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "cli_test_util.h"
@@ -218,7 +220,7 @@ TEST(TrainCli, BadConfigurationsFailWithoutARunDirectory) {
   };
   const std::vector<Case> cases = {
       {"--task power --method dfl-mlp --set train.lrr=1", {"unknown key 'train.lrr'"}},
-      {"--task power --method dfl-mlp --set train.lr=-1", {"train.lr", "must be > 0"}},
+      {"--task power --method dfl-mlp --set train.lr=-1", {"train.lr", "must be in (0, 10]"}},
       {"--task power --method dfl-mlp --set diffusion.width=0", {"diffusion", "width"}},
       {"--task power --method dfl-mlp --set program.ramp=x", {"program.ramp", "expected a number"}},
       {"--task power --method nonsense", {"--method"}},
@@ -259,6 +261,124 @@ TEST(TrainCli, BadConfigurationsFailWithoutARunDirectory) {
   // --resume takes everything from the run's config.json: other choices are refused by name.
   expect_failure("train --quiet --resume " + quoted(used) + " --threads 2 --seed 3",
                  {"--resume", "--seed, --threads"});
+}
+
+TEST(TrainCli, ARunWithoutAUsableEvaluationFailsVisibly) {
+  // solver.max_iter = 1: no instance is ever solved. That is no result, not "completed".
+  const fs::path root = fresh_dir("failed");
+  const fs::path dir = root / "run";
+  const std::string cache = " --cache-dir " + quoted(root / "cache");
+  const Result r =
+      run("train --quiet --preset smoke --task synthetic --method two-stage-mlp "
+          "--set solver.max_iter=1 --out " +
+          quoted(dir) + cache);
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.err.find("the run failed"), std::string::npos) << r.err;
+  const json m = read_json(dir / "metrics.json");
+  EXPECT_EQ(m["status"], "failed");
+  EXPECT_TRUE(m["test_cost"].is_null());
+  EXPECT_NE(m["failure"].get<std::string>().find("no usable instance"), std::string::npos);
+  // Resuming the finished run, and re-evaluating it, say the same.
+  EXPECT_EQ(run("train --quiet --resume " + quoted(dir)).code, 4);
+  const Result ev = run("eval --run " + quoted(dir));
+  EXPECT_EQ(ev.code, 4) << ev.err;
+  EXPECT_NE(ev.err.find("no usable instance"), std::string::npos) << ev.err;
+  // A good run is unchanged: "completed", no "failure" key.
+  ASSERT_EQ(run("train --quiet --preset smoke --task synthetic --method two-stage-mlp --out " +
+                quoted(root / "good") + cache)
+                .code,
+            0);
+  const json good = read_json(root / "good" / "metrics.json");
+  EXPECT_EQ(good["status"], "completed");
+  EXPECT_FALSE(good.contains("failure"));
+}
+
+TEST(TrainCli, WhatFailsLateIsCheckedBeforeTheRunDirectoryExists) {
+  const fs::path root = temp_dir("late");
+  const std::string common = "train --quiet --preset smoke ";
+  struct Case {
+    std::string args;
+    std::vector<std::string> message;
+  };
+  std::ofstream(root / "a_file") << "x";
+  const std::vector<Case> cases = {
+      {"--task power --method dfl-mlp --set train.lr=1e300", {"train.lr"}},
+      {"--task power --method policy --set policy.batch_norm=true --set train.batch_size=1",
+       {"train.batch_size", "batch_norm"}},
+      {"--task synthetic --method two-stage-mlp --cache-dir " + quoted(root / "a_file"),
+       {"a_file", "not a directory"}},
+      {"--task power --method dfl-mlp --set shuffle_targets=true", {"shuffle_targets"}},
+      {"--task power --method dfl-mlp --set train.epochs=18446744073709551615",
+       {"train.epochs", "out of range"}},
+      {"--task power --method dfl-mlp --set device=cuda", {"--set device=cpu"}},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    const fs::path dir = root / ("case" + std::to_string(i++));
+    expect_failure(common + c.args + " --out " + quoted(dir), c.message);
+    EXPECT_FALSE(fs::exists(dir)) << c.args;
+  }
+  // Data that parses but is absurd: a load of 1e300 in the test period.
+  const fs::path data = root / "data";
+  for (const char* rel :
+       {"power_sched/pjm_load_data_2008-11.txt", "power_sched/pjm_load_data_2012-16.txt",
+        "power_sched/us_federal_holidays_2008-2016.csv"}) {
+    fs::create_directories((data / rel).parent_path());
+    std::string text = slurp(fs::path(DIFFDFL_TEST_SOURCE_DIR) / "data" / rel);
+    if (std::string(rel).find("2012-16") != std::string::npos) {
+      const size_t line = text.rfind('\n', text.size() - 2) + 1;  // the last line
+      const size_t last = text.rfind(' ');
+      const size_t load = text.rfind(' ', last - 1);
+      ASSERT_GT(load, line);
+      text = text.substr(0, load) + " 1e300" + text.substr(last);
+    }
+    std::ofstream(data / rel, std::ios::binary) << text;
+  }
+  // A manifest that matches the edited file: the checksums pass, the values must be checked.
+  const std::string manifest_cmd = "cd " + quoted(data) +
+                                   " && sha256sum power_sched/pjm_load_data_2008-11.txt "
+                                   "power_sched/pjm_load_data_2012-16.txt "
+                                   "power_sched/us_federal_holidays_2008-2016.csv > SHA256SUMS";
+  ASSERT_EQ(std::system(manifest_cmd.c_str()), 0);
+  const fs::path dir = root / "absurd";
+  expect_failure(common + "--task power --method two-stage-mlp --data-dir " + quoted(data) +
+                     " --out " + quoted(dir),
+                 {"pjm_load_data_2012-16.txt:", "field 'load'", "plausible range"});
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST(TrainCli, OrdinaryMistakesAreOneLineErrorsNotInternalErrors) {
+  const fs::path root = temp_dir("ordinary");
+  std::ofstream(root / "plain") << "x";
+  const std::string common = "train --quiet --preset smoke --task synthetic --method two-stage-mlp";
+  expect_failure(common + " --out " + quoted(root / "plain" / "run"), {"plain"});
+  expect_failure(common + " --out /proc/diffdfl-cannot-be-here/run", {"/proc/diffdfl-cannot-be"});
+  // A config number out of range.
+  expect_failure(common + " --set eval.samples=1e12 --out " + quoted(root / "n"), {"eval.samples"});
+  EXPECT_FALSE(fs::exists(root / "n"));
+}
+
+TEST(TrainCli, SmallMistakesAreRefusedByName) {
+  const fs::path root = temp_dir("small");
+  const std::string common = "train --quiet --preset smoke --task synthetic --method two-stage-mlp";
+  const std::string out = " --out " + quoted(root / "r");
+  expect_failure(common + " --threads -5" + out, {"--threads"});
+  expect_failure(common + " --seed 99999999999999999999999" + out, {"--seed"});
+  expect_failure(common + " --seed -1" + out, {"--seed"});
+  expect_failure(common + " --out ''", {"--out", "empty"});
+  expect_failure(
+      "train --quiet --preset ../configs/smoke --task synthetic --method two-stage-mlp" + out,
+      {"preset '../configs/smoke'", "not a path"});
+  std::ofstream(root / "array.json") << "[1,2,3]";
+  const Result arr = run(common + " --config " + quoted(root / "array.json") + out);
+  EXPECT_NE(arr.code, 0);
+  EXPECT_NE(arr.err.find("array.json: must be a JSON object"), std::string::npos) << arr.err;
+  EXPECT_EQ(arr.err.find("threads"), std::string::npos) << arr.err;
+  EXPECT_FALSE(fs::exists(root / "r"));
+  // eval --samples must be positive.
+  ASSERT_EQ(run(common + out + " --cache-dir " + quoted(root / "cache")).code, 0);
+  expect_failure("eval --run " + quoted(root / "r") + " --samples -3", {"--samples"});
+  expect_failure("eval --run " + quoted(root / "r") + " --samples 0", {"--samples"});
 }
 
 }  // namespace

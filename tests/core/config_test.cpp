@@ -67,5 +67,32 @@ TEST(Config, OverridesCreatePathsAndInferTypes) {
   EXPECT_THROW(apply_override(cfg, "train.lr.x=1"), ConfigError);
 }
 
+TEST(Config, IntegersBeyondInt64AreOutOfRangeNotWrapped) {
+  // 2^64 − 1 parses as an unsigned JSON number; read as int64 it used to become −1.
+  nlohmann::json cfg = nlohmann::json::object();
+  apply_override(cfg, "seed=18446744073709551615");
+  ConfigReader r(cfg, "--set");
+  uint64_t seed = 1;
+  const std::string msg = message_of([&] { r.get("seed", seed); });
+  EXPECT_NE(msg.find("seed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("out of range"), std::string::npos) << msg;
+  EXPECT_EQ(seed, 1u);
+}
+
+TEST(Config, BytesThatAreNotUtf8AreAConfigErrorNotAJsonException) {
+  // Found by fuzz_solve: "--set program.ramp=0\xff..." kept the text as a JSON string, and the
+  // error message's dump() of it threw nlohmann's type_error 316 (an internal error, or an abort).
+  nlohmann::json cfg = nlohmann::json::object();
+  const std::string msg = message_of([&] { apply_override(cfg, "program.ramp=0\xff\xfe.3"); });
+  EXPECT_NE(msg.find("program.ramp"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("UTF-8"), std::string::npos) << msg;
+  // A string that holds such bytes already (built in code) is still reported by key.
+  cfg = {{"ramp", std::string("0\xff")}};
+  ConfigReader r(cfg, "--set", "program");
+  double ramp = 0;
+  const std::string got = message_of([&] { r.get("ramp", ramp); });
+  EXPECT_NE(got.find("program.ramp: expected a number"), std::string::npos) << got;
+}
+
 }  // namespace
 }  // namespace diffdfl

@@ -67,6 +67,47 @@ TEST(Csv, NumericFileWithOptionalHeader) {
   }
 }
 
+/// The DataError message of parse_numeric_csv(text), or "" when it parses.
+std::string numeric_error(const std::string& text) {
+  try {
+    parse_numeric_csv(text, "a.csv");
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Csv, AFirstRowWithABadFieldIsAnErrorNotAHeader) {
+  // The example: a typo in the first row must not make it a silently dropped "header".
+  EXPECT_NE(numeric_error("0.01,0.02x\n0.03,0.01\n-0.02,0.04\n").find("a.csv:1, column 2"),
+            std::string::npos);
+  EXPECT_NE(numeric_error("0.01,0.02x\n0.03,0.01\n").find("'0.02x' is not a number"),
+            std::string::npos);
+  EXPECT_NE(numeric_error("0.01,\n0.03,0.01\n").find("a.csv:1, column 2: empty field"),
+            std::string::npos);
+  const std::string nul = numeric_error(std::string("0.01,\0\n0.03,0.01\n", 17));
+  EXPECT_NE(nul.find("a.csv:1, column 2"), std::string::npos) << nul;
+  EXPECT_NE(nul.find("\\x00"), std::string::npos) << "control bytes are shown escaped: " << nul;
+  EXPECT_EQ(nul.find('\0'), std::string::npos);
+  // Mixed names and numbers, or a name that starts with a digit: data, so an error.
+  EXPECT_NE(numeric_error("y0,1\n1,2\n").find("a.csv:1, column 1"), std::string::npos);
+  EXPECT_NE(numeric_error("1a,1b\n1,2\n").find("a.csv:1, column 1"), std::string::npos);
+}
+
+TEST(Csv, ARealHeaderIsRecognisedAndNamesColumnsInErrors) {
+  const torch::Tensor t = parse_numeric_csv("y0,load (GW)\n1,2\n3,4\n", "a.csv");
+  ASSERT_EQ(t.sizes(), torch::IntArrayRef({2, 2}));
+  EXPECT_DOUBLE_EQ(t[0][0].item<double>(), 1.0);
+  EXPECT_NE(numeric_error("y0,y1\n1,2\n3,x\n").find("a.csv:3, column 2 'y1'"), std::string::npos);
+  EXPECT_NE(numeric_error("y0,y1\n").find("header but no data rows"), std::string::npos);
+  EXPECT_TRUE(is_header_name("_a"));
+  EXPECT_FALSE(is_header_name("nan"));  // a number to from_chars: data, and then an error
+  EXPECT_FALSE(is_header_name("inf"));
+  EXPECT_FALSE(is_header_name(""));
+  EXPECT_FALSE(is_header_name(std::string("a\0", 2)));  // "a" and a NUL byte
+  EXPECT_NE(numeric_error("1e999,1\n").find("out of the range of float64"), std::string::npos);
+}
+
 TEST(AtomicFile, ReplacesContentAndLeavesNoTemporary) {
   const fs::path dir = fs::temp_directory_path() / "diffdfl_atomic_test";
   fs::remove_all(dir);

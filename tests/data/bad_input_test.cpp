@@ -4,6 +4,7 @@
 // not the checksum, must catch the problem) unless the checksum itself is under test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -144,6 +145,32 @@ TEST(BadInput, NaNInPowerFile) {
                           {"pjm_load_data_2008-11.txt:5, field 'temperature'", "NaN or Inf"});
 }
 
+TEST(BadInput, AbsurdValuesThatParseAreRejectedWhereTheyAreRead) {
+  // A load of 1e300 in the test period parses as a number; it would only blow up the costs of a
+  // run long after the run directory was made. It is refused by file, line and field.
+  const std::string text = shipped(kLoad12);
+  const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  const std::string edited = testing::edit_line(text, lines - 10, [](const std::string& line) {
+    const size_t last = line.rfind(' ');
+    const size_t load = line.rfind(' ', last - 1);
+    return line.substr(0, load) + " 1e300" + line.substr(last);
+  });
+  {
+    TempDir tmp;
+    const PowerOptions o = power_with(tmp, kLoad12, edited);
+    expect_error<DataError>(
+        [&] { load_power(o); },
+        {"pjm_load_data_2012-16.txt:" + std::to_string(lines - 10) + ", field 'load'",
+         "plausible range"});
+  }
+  const std::string hot = testing::edit_line(
+      text, 5, [](const std::string& line) { return line.substr(0, line.rfind(' ')) + " 900"; });
+  TempDir tmp;
+  const PowerOptions o = power_with(tmp, kLoad12, hot);
+  expect_error<DataError>([&] { load_power(o); },
+                          {"pjm_load_data_2012-16.txt:5, field 'temperature'", "plausible range"});
+}
+
 TEST(BadInput, BadHolidayDate) {
   const std::string text = testing::edit_line(shipped(kHolidays), 3, [](const std::string& line) {
     return "2008-02-30" + line.substr(10);
@@ -201,6 +228,8 @@ TEST_F(PriceFile, NamedErrors) {
       {"does not end with a newline", "truncated"});
   expect_error<DataError>([&] { read_price_table(write("date,A,B\n2004-01-02,1.5,-2\n")); },
                           {"prices.csv.gz:2, column 'B': price '-2' must be > 0"});
+  expect_error<DataError>([&] { read_price_table(write("date,A,B\n2004-01-02,1.5,1e300\n")); },
+                          {"prices.csv.gz:2, column 'B': price '1e300' is implausible"});
   expect_error<DataError>([&] { read_price_table(write("date,A\n2004-01-05,1\n2004-01-02,1\n")); },
                           {"prices.csv.gz:3, column 'date'", "strictly increasing"});
   expect_error<DataError>([&] { read_price_table(write("day,A\n2004-01-05,1\n")); },

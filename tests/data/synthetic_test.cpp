@@ -160,6 +160,14 @@ TEST(Synthetic, OptionsValidationNamesTheField) {
   o = SyntheticOptions{};
   o.hold_fraction = 0;
   expect_error<InvalidArgument>([&] { make_synthetic(o); }, {"SyntheticOptions.hold_fraction"});
+  // Each option finite, their product not (found by fuzz_synthetic_loader): an error, not Inf data.
+  o = SyntheticOptions{};
+  o.scale = 1e3;
+  o.noise = 1.2e163;
+  expect_error<InvalidArgument>([&] { make_synthetic(o); }, {"SyntheticOptions.scale", "noise"});
+  o = SyntheticOptions{};
+  o.high = 1e300;
+  expect_error<InvalidArgument>([&] { make_synthetic(o); }, {"SyntheticOptions.scale", "high"});
 }
 
 TEST(Synthetic, DispatcherBuildsBothVariants) {

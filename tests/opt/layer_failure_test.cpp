@@ -5,6 +5,7 @@
 #include "diffdfl/core/error.h"
 #include "diffdfl/opt/allocation.h"
 #include "diffdfl/opt/decision_layer.h"
+#include "diffdfl/opt/power.h"
 #include "opt_test_util.h"
 
 namespace diffdfl::opt {
@@ -111,6 +112,33 @@ TEST(LayerFailure, DegenerateActiveSetGivesAOneSidedFiniteGradient) {
   EXPECT_NEAR(g[0][1][1].item<double>(), 0.5, 1e-6);
   EXPECT_GE(g[0][0][0].item<double>(), -1e-9);
   EXPECT_LE(g[0][0][0].item<double>(), 0.5 + 1e-9);
+}
+
+TEST(LayerFailure, OverflowingSamplesAreNeverReportedSolved) {
+  // Power samples of 1e300: the costs overflow to inf. The status must not claim a solution.
+  const DecisionLayer power(std::make_shared<PowerProgram>(PowerOptions{}));
+  torch::Tensor y = 1.5 + 0.1 * torch::rand({2, 3, 24}, make_generator(4), f64());
+  y.index_put_({1}, 1e300);
+  const Solution sol = power.solve(y);
+  EXPECT_EQ(sol.status[0], SolveStatus::kSolved);
+  EXPECT_EQ(sol.status[1], SolveStatus::kNumerical);
+  EXPECT_EQ(power.stats().solve_failures, 1);
+
+  // Allocation with one value of 1e300: whatever the solve says, no gradient may be NaN, and an
+  // overflowed one counts as a failure.
+  const DecisionLayer alloc(std::make_shared<AllocationProgram>(AllocationOptions{}));
+  torch::Tensor a = 0.5 * torch::ones({1, 1, 10}, f64());
+  a.index_put_({0, 0, 4}, 1e300);
+  const torch::Tensor leaf = a.clone().requires_grad_(true);
+  Solution s;
+  const torch::Tensor z = alloc.decide(leaf, &s);
+  z.sum().backward();
+  EXPECT_TRUE(torch::isfinite(leaf.grad()).all().item<bool>()) << leaf.grad();
+  const torch::Tensor w = alloc.sf_weights(a, s, torch::ones({1, 10}, f64()));
+  EXPECT_TRUE(torch::isfinite(w).all().item<bool>()) << w;
+  // Its adjoint overflows: counted as a failure.
+  EXPECT_TRUE(!usable(s.status[0]) || alloc.stats().adjoint_failures >= 1)
+      << "an overflowed gradient was not counted: " << alloc.stats().adjoint_failures;
 }
 
 }  // namespace

@@ -1,11 +1,32 @@
 #include "diffdfl/core/config.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "diffdfl/core/error.h"
 
 namespace diffdfl {
+
+namespace {
+
+/// `v` as JSON text for an error message. Never throws: bytes that are not UTF-8 (which dump()
+/// refuses with a type_error) are shown as U+FFFD.
+std::string shown(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// True when `text` is valid UTF-8 (what a JSON string must hold).
+bool is_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
 
 ConfigReader::ConfigReader(const nlohmann::json& node, std::string source, std::string prefix)
     : node_(node.is_null() ? nlohmann::json::object() : node),
@@ -34,7 +55,7 @@ void ConfigReader::get(const std::string& key, double& out) {
   if (!has(key)) return;
   const auto& v = value(key);
   if (!v.is_number())
-    fail<ConfigError>(source_, ": ", path(key), ": expected a number, got ", v.dump());
+    fail<ConfigError>(source_, ": ", path(key), ": expected a number, got ", shown(v));
   out = v.get<double>();
   if (!std::isfinite(out)) fail<ConfigError>(source_, ": ", path(key), ": must be finite");
 }
@@ -42,13 +63,16 @@ void ConfigReader::get(const std::string& key, double& out) {
 void ConfigReader::get(const std::string& key, int64_t& out) {
   if (!has(key)) return;
   const auto& v = value(key);
-  if (v.is_number_integer()) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    fail<ConfigError>(source_, ": ", path(key), ": ", shown(v), " is out of range (at most ",
+                      INT64_MAX, ")");
+  } else if (v.is_number_integer()) {
     out = v.get<int64_t>();
   } else if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
              std::abs(v.get<double>()) < 9e15) {
     out = static_cast<int64_t>(v.get<double>());  // 1e3 written in a config
   } else {
-    fail<ConfigError>(source_, ": ", path(key), ": expected an integer, got ", v.dump());
+    fail<ConfigError>(source_, ": ", path(key), ": expected an integer, got ", shown(v));
   }
 }
 
@@ -63,7 +87,7 @@ void ConfigReader::get(const std::string& key, bool& out) {
   if (!has(key)) return;
   const auto& v = value(key);
   if (!v.is_boolean())
-    fail<ConfigError>(source_, ": ", path(key), ": expected true or false, got ", v.dump());
+    fail<ConfigError>(source_, ": ", path(key), ": expected true or false, got ", shown(v));
   out = v.get<bool>();
 }
 
@@ -71,7 +95,7 @@ void ConfigReader::get(const std::string& key, std::string& out) {
   if (!has(key)) return;
   const auto& v = value(key);
   if (!v.is_string())
-    fail<ConfigError>(source_, ": ", path(key), ": expected a string, got ", v.dump());
+    fail<ConfigError>(source_, ": ", path(key), ": expected a string, got ", shown(v));
   out = v.get<std::string>();
 }
 
@@ -92,6 +116,11 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     fail<ConfigError>("--set '", assignment, "': expected key=value, e.g. train.lr=1e-4");
+  }
+  if (!is_utf8(assignment)) {
+    // It would be stored in the configuration and break every later write of it (config.json).
+    fail<ConfigError>("--set ", shown(nlohmann::json(assignment)),
+                      ": not valid UTF-8 text; use plain text for keys and values");
   }
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);

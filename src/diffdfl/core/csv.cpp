@@ -1,5 +1,7 @@
 #include "diffdfl/core/csv.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <iomanip>
@@ -15,8 +17,10 @@ namespace diffdfl {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -26,10 +30,40 @@ bool looks_numeric(std::string_view s) {
   double v = 0;
   if (s.front() == '+') s.remove_prefix(1);
   const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
-  return res.ec == std::errc() && res.ptr == s.data() + s.size();
+  return (res.ec == std::errc() || res.ec == std::errc::result_out_of_range) &&
+         res.ptr == s.data() + s.size();
+}
+
+/// `field` for an error message: control bytes escaped as \xNN, at most 40 characters.
+std::string shown(std::string_view field) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (const char ch : field.substr(0, 40)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  if (field.size() > 40) out += "...";
+  return out;
 }
 
 }  // namespace
+
+bool is_header_name(std::string_view field) {
+  if (field.empty() || looks_numeric(field)) return false;
+  const auto first = static_cast<unsigned char>(field.front());
+  if (!(std::isalpha(first) || first == '_')) return false;
+  for (const char ch : field) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 std::string CsvTable::where(size_t r, size_t c) const {
   std::ostringstream out;
@@ -118,14 +152,19 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
 
 double parse_double(std::string_view field, const std::string& where) {
   std::string_view s = trim(field);
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) fail<DataError>(where, ": empty field (a number is expected)");
+  if (s.front() == '+') s.remove_prefix(1);
   double v = 0;
   const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || res.ec == std::errc::invalid_argument || res.ptr != s.data() + s.size()) {
-    fail<DataError>(where, ": '", field, "' is not a number");
+    fail<DataError>(where, ": '", shown(field), "' is not a number");
   }
-  if (res.ec == std::errc::result_out_of_range) fail<DataError>(where, ": '", field, "' is out of range");
-  if (!std::isfinite(v)) fail<DataError>(where, ": value is ", field, " (NaN or Inf is not allowed)");
+  if (res.ec == std::errc::result_out_of_range) {
+    fail<DataError>(where, ": '", shown(field), "' is out of the range of float64");
+  }
+  if (!std::isfinite(v)) {
+    fail<DataError>(where, ": value is ", shown(trim(field)), " (NaN or Inf is not allowed)");
+  }
   return v;
 }
 
@@ -134,41 +173,66 @@ long long parse_int(std::string_view field, const std::string& where) {
   long long v = 0;
   const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || res.ec != std::errc() || res.ptr != s.data() + s.size()) {
-    fail<DataError>(where, ": '", field, "' is not an integer");
+    fail<DataError>(where, ": '", shown(field), "' is not an integer");
   }
   return v;
 }
 
-torch::Tensor read_numeric_csv(const std::filesystem::path& path, const NumericCsvOptions& options) {
-  if (!std::filesystem::exists(path)) fail<DataError>(path.string(), ": file not found");
-  const std::string text = read_file(path);
-  CsvOptions csv;
-  csv.has_header = false;
-  CsvTable table = parse_csv(text, path.string(), csv);
-  if (table.rows.empty()) fail<DataError>(path.string(), ": no data rows");
-  if (options.allow_header) {
-    bool header = false;
-    for (const auto& f : table.rows.front()) header = header || !looks_numeric(f);
-    if (header) {
-      table.header = table.rows.front();
-      table.rows.erase(table.rows.begin());
-      table.line_numbers.erase(table.line_numbers.begin());
-      if (table.rows.empty()) fail<DataError>(path.string(), ": header but no data rows");
+torch::Tensor parse_numeric_csv(std::string_view text, const std::string& source,
+                                const NumericCsvOptions& options) {
+  std::vector<double> values;
+  std::vector<std::string> header;
+  size_t cols = 0;
+  int64_t rows = 0;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (trim(line).empty()) continue;
+    const std::string at = source + ":" + std::to_string(line_no);
+    const std::vector<std::string> fields = split_csv_line(line, ',', at);
+    const bool first = rows == 0 && header.empty();
+    if (first && options.allow_header &&
+        std::all_of(fields.begin(), fields.end(),
+                    [](const std::string& f) { return is_header_name(f); })) {
+      header = fields;
+      cols = fields.size();
+      continue;
     }
-  }
-  const auto cols = static_cast<int64_t>(table.rows.front().size());
-  if (options.expected_columns >= 0 && cols != options.expected_columns) {
-    fail<DataError>(path.string(), ": expected ", options.expected_columns, " columns, found ", cols);
-  }
-  const auto rows = static_cast<int64_t>(table.rows.size());
-  torch::Tensor out = torch::empty({rows, cols}, torch::kDouble);
-  auto acc = out.accessor<double, 2>();
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
-      acc[r][c] = parse_double(table.rows[r][c], table.where(r, c));
+    if (cols == 0) cols = fields.size();
+    if (fields.size() != cols) {
+      fail<DataError>(at, ": expected ", cols, " fields, found ", fields.size(),
+                      " (truncated or malformed line)");
     }
+    for (size_t c = 0; c < cols; ++c) {
+      std::string where = at + ", column " + std::to_string(c + 1);
+      if (c < header.size()) where += " '" + header[c] + "'";
+      values.push_back(parse_double(fields[c], where));
+    }
+    ++rows;
   }
-  return out;
+  if (rows == 0) {
+    fail<DataError>(source, header.empty() ? ": no data rows" : ": header but no data rows");
+  }
+  if (options.expected_columns >= 0 && static_cast<int64_t>(cols) != options.expected_columns) {
+    fail<DataError>(source, ": expected ", options.expected_columns, " columns, found ", cols);
+  }
+  return torch::from_blob(values.data(), {rows, static_cast<int64_t>(cols)}, torch::kDouble)
+      .clone();
+}
+
+torch::Tensor read_numeric_csv(const std::filesystem::path& path,
+                               const NumericCsvOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail<DataError>(path.string(), ": file not found");
+  if (std::filesystem::is_directory(path, ec)) {
+    fail<DataError>(path.string(), ": is a directory, not a CSV file");
+  }
+  return parse_numeric_csv(read_file(path), path.string(), options);
 }
 
 void write_numeric_csv(const std::filesystem::path& path, const torch::Tensor& values,
@@ -176,14 +240,17 @@ void write_numeric_csv(const std::filesystem::path& path, const torch::Tensor& v
   check_shape(values, "values", {-1, -1});
   const torch::Tensor v = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
   DIFFDFL_CHECK(header.empty() || static_cast<int64_t>(header.size()) == v.size(1),
-                "write_numeric_csv: header has ", header.size(), " names for ", v.size(1), " columns");
+                "write_numeric_csv: header has ", header.size(), " names for ", v.size(1),
+                " columns");
   std::ostringstream out;
   out << std::setprecision(std::numeric_limits<double>::max_digits10);
-  for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
+  for (size_t i = 0; i < header.size(); ++i)
+    out << (i ? "," : "") << header[i];
   if (!header.empty()) out << "\n";
   auto acc = v.accessor<double, 2>();
   for (int64_t r = 0; r < v.size(0); ++r) {
-    for (int64_t c = 0; c < v.size(1); ++c) out << (c ? "," : "") << acc[r][c];
+    for (int64_t c = 0; c < v.size(1); ++c)
+      out << (c ? "," : "") << acc[r][c];
     out << "\n";
   }
   write_file_atomic(path, out.str());

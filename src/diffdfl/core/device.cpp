@@ -5,11 +5,14 @@
 namespace diffdfl {
 
 torch::Device parse_device(const std::string& name) {
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::kCPU;
+  if (name == "auto")
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::kCPU;
   if (name == "cpu") return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      fail(name, ": CUDA is not available in this LibTorch build or on this machine; use --device cpu");
+      fail(name,
+           ": CUDA is not available in this LibTorch build or on this machine; use the CPU "
+           "(--set device=cpu, the default)");
     }
     try {
       return torch::Device(name);

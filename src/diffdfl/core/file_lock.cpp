@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "diffdfl/core/error.h"
 
@@ -14,7 +15,7 @@ namespace {
 
 int open_lock_file(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) fail<IoError>("cannot create lock file ", path.string());
+  if (fd < 0) fail<IoError>("cannot create lock file ", path.string(), ": ", std::strerror(errno));
   return fd;
 }
 
@@ -22,8 +23,9 @@ int open_lock_file(const std::filesystem::path& path) {
 
 FileLock::FileLock(const std::filesystem::path& path) : fd_(open_lock_file(path)) {
   if (::flock(fd_, LOCK_EX) != 0) {
+    const int err = errno;
     ::close(fd_);
-    fail<IoError>("cannot lock ", path.string());
+    fail<IoError>("cannot lock ", path.string(), ": ", std::strerror(err));
   }
 }
 
@@ -33,7 +35,7 @@ std::unique_ptr<FileLock> FileLock::try_lock(const std::filesystem::path& path) 
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) return nullptr;
-    fail<IoError>("cannot lock ", path.string());
+    fail<IoError>("cannot lock ", path.string(), ": ", std::strerror(err));
   }
   return std::unique_ptr<FileLock>(new FileLock(fd));
 }

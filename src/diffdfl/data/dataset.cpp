@@ -5,6 +5,7 @@
 
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/seed.h"
+#include "diffdfl/core/sha256.h"
 #include "diffdfl/data/portfolio.h"
 #include "diffdfl/data/power.h"
 #include "diffdfl/data/synthetic.h"
@@ -19,6 +20,27 @@ std::string joined_task_names() {
     out += (out.empty() ? "" : ", ") + t;
   return out;
 }
+
+/// Neumaier's compensated summation: the error of the running sum is carried separately, so the
+/// result is as if summed in higher precision, and it depends on nothing but the order of the
+/// terms (which the callers fix).
+class CompensatedSum {
+ public:
+  void add(double x) {
+    const double t = sum_ + x;
+    if (std::abs(sum_) >= std::abs(x)) {
+      carry_ += (sum_ - t) + x;
+    } else {
+      carry_ += (x - t) + sum_;
+    }
+    sum_ = t;
+  }
+  double value() const { return sum_ + carry_; }
+
+ private:
+  double sum_ = 0;
+  double carry_ = 0;
+};
 
 std::vector<double> to_vector(const torch::Tensor& t) {
   const torch::Tensor c = t.contiguous().to(torch::kDouble);
@@ -74,19 +96,59 @@ Dataset load_dataset(const DatasetOptions& options) {
   return load_portfolio(o);
 }
 
+std::string digest(const Split& split) {
+  std::string bytes;
+  for (const torch::Tensor& t : {split.x, split.y}) {
+    DIFFDFL_CHECK(t.defined(), "digest: the split has no x or y");
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    for (int64_t d : c.sizes())
+      bytes += std::to_string(d) + "x";
+    bytes += std::string(c.dtype().name()) + ":";
+    bytes.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
+  }
+  return sha256_hex(bytes);
+}
+
 Standardizer Standardizer::fit(const torch::Tensor& rows) {
   DIFFDFL_CHECK(rows.defined() && rows.dim() == 2 && rows.size(0) >= 1,
                 "Standardizer::fit: expected a [rows >= 1, cols] tensor, got ",
                 rows.defined() ? rows.sizes() : torch::IntArrayRef{});
-  const torch::Tensor r = rows.to(torch::kDouble);
-  DIFFDFL_CHECK(torch::isfinite(r).all().item<bool>(),
-                "Standardizer::fit: the rows contain NaN or Inf");
-  Standardizer s;
-  s.mean = r.mean(0);
-  torch::Tensor sd = (r - s.mean).pow(2).mean(0).sqrt();  // population std (ddof = 0)
-  const torch::Tensor tiny = 1e-12 * torch::clamp_min(s.mean.abs(), 1.0);
-  s.std = torch::where(sd <= tiny, torch::ones_like(sd), sd);
-  return s;
+  const torch::Tensor r = rows.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const int64_t n = r.size(0);
+  const int64_t cols = r.size(1);
+  const double* p = r.data_ptr<double>();
+  for (int64_t i = 0; i < n * cols; ++i) {
+    DIFFDFL_CHECK(std::isfinite(p[i]), "Standardizer::fit: the rows contain NaN or Inf (row ",
+                  i / cols, ", column ", i % cols, ")");
+  }
+  // Two passes over the rows in order, one compensated sum per column: the mean, then the
+  // population variance around it.
+  std::vector<CompensatedSum> sum(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < cols; ++j)
+      sum[j].add(p[i * cols + j]);
+  }
+  std::vector<double> mean(static_cast<size_t>(cols));
+  for (int64_t j = 0; j < cols; ++j)
+    mean[j] = sum[j].value() / static_cast<double>(n);
+  std::vector<CompensatedSum> squares(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const double d = p[i * cols + j] - mean[j];
+      squares[j].add(d * d);
+    }
+  }
+  std::vector<double> sd(static_cast<size_t>(cols));
+  for (int64_t j = 0; j < cols; ++j) {
+    const double s = std::sqrt(squares[j].value() / static_cast<double>(n));
+    DIFFDFL_CHECK(std::isfinite(s), "Standardizer::fit: column ", j,
+                  " has values too large for float64 statistics");
+    sd[j] = s <= 1e-12 * std::max(std::abs(mean[j]), 1.0) ? 1.0 : s;
+  }
+  Standardizer st;
+  st.mean = torch::tensor(mean, torch::kDouble);
+  st.std = torch::tensor(sd, torch::kDouble);
+  return st;
 }
 
 torch::Tensor Standardizer::apply(const torch::Tensor& x) const {

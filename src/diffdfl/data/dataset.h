@@ -60,6 +60,16 @@ struct Dataset {
   const Split& split(const std::string& name) const;
 };
 
+/// One input file in memory: the name used in messages and its content. The loaders read their
+/// files into these, so that the parsing can also be driven from memory (tests, fuzzing).
+///
+/// Example:
+///   SourceText holidays{"data/power_sched/us_federal_holidays_2008-2016.csv", read_file(path)};
+struct SourceText {
+  std::string name;
+  std::string text;
+};
+
 /// The task names accepted by load_dataset: synthetic, synthetic-contextual, power, portfolio.
 const std::vector<std::string>& task_names();
 
@@ -83,6 +93,15 @@ struct DatasetOptions {
   void validate() const;
 };
 
+/// SHA-256 of a split's x then y (the shape, dtype and bytes of each), in lower-case hex. It keys
+/// the pretrained-model cache (experiment::training_data_digest) and `diffdfl data summary` prints
+/// it for the training split: the data pipeline is bit-identical across x86-64 machines and thread
+/// counts (docs/data.md, "Reproducibility"), so equal digests mean equal data.
+///
+/// Example:
+///   std::string d = digest(load_dataset(o).train);   // "3f5c…" (64 hex digits)
+std::string digest(const Split& split);
+
 /// Builds the dataset of `options.task` (dispatches to make_synthetic / load_power /
 /// load_portfolio). Throws InvalidArgument for bad options and DataError for missing, altered or
 /// malformed data files.
@@ -90,7 +109,10 @@ Dataset load_dataset(const DatasetOptions& options);
 
 /// Per-column standardisation z = (x − mean) / std with statistics fitted on some rows. The
 /// standard deviation is the population one (ddof = 0); a constant column (std ≤ 1e-12·max(1,
-/// |mean|)) gets std = 1 so that it is centred but not blown up.
+/// |mean|)) gets std = 1 so that it is centred but not blown up. The statistics are compensated
+/// (Neumaier) sums taken row by row in a fixed order, not LibTorch reductions, whose order depends
+/// on the CPU's vector width and the thread count: the same rows give the same bits on every
+/// x86-64 machine.
 ///
 /// Example:
 ///   Standardizer s = Standardizer::fit(x.slice(0, 0, 2553));   // training rows only

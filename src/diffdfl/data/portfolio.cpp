@@ -87,8 +87,10 @@ const std::vector<std::string>& portfolio_feature_names() {
 }
 
 PriceTable read_price_table(const fs::path& gz_path) {
-  const std::string p = gz_path.string();
-  const std::string text = read_gzip_file(gz_path);
+  return parse_price_table(read_gzip_file(gz_path), gz_path.string());
+}
+
+PriceTable parse_price_table(std::string_view text, const std::string& p) {
   if (text.empty()) fail<DataError>(p, ": no data (empty CSV)");
   if (text.back() != '\n') {
     fail<DataError>(p, ": the CSV does not end with a newline; the file is probably truncated");
@@ -145,11 +147,13 @@ PriceTable read_price_table(const fs::path& gz_path) {
         double v = 0;
         const auto res = std::from_chars(cell.data(), cell.data() + cell.size(), v);
         if (cell.empty() || res.ec != std::errc() || res.ptr != cell.data() + cell.size() ||
-            !std::isfinite(v) || v <= 0) {
+            !std::isfinite(v) || v <= 0 || v > kMaxPrice) {
           const std::string where =
               p + ":" + std::to_string(line_no) + ", column '" + table.tickers[field - 1] + "'";
           parse_double(cell, where);  // throws for text, NaN and Inf
-          fail<DataError>(where, ": price '", cell, "' must be > 0");
+          if (v <= 0) fail<DataError>(where, ": price '", cell, "' must be > 0");
+          fail<DataError>(where, ": price '", cell, "' is implausible (at most ", kMaxPrice,
+                          "); correct the file");
         }
         values.push_back(v);
       }
@@ -232,10 +236,19 @@ torch::Tensor portfolio_feature_view(const torch::Tensor& x, int64_t n_assets) {
 Dataset load_portfolio(const PortfolioOptions& options) {
   options.validate();
   const fs::path dir = options.data_dir;
-
-  // The asset pool: complete (every column of the price file) or verified, per sp500_tickers.csv.
   const fs::path ticker_path = verify_data_file(dir, kTickerFile, options.verify_checksums);
-  const CsvTable info = parse_csv(read_file(ticker_path), ticker_path.string());
+  const SourceText tickers{ticker_path.string(), read_file(ticker_path)};
+  return portfolio_dataset(
+      tickers, read_price_table(verify_data_file(dir, kPriceFile, options.verify_checksums)),
+      options);
+}
+
+Dataset portfolio_dataset(const SourceText& ticker_file, const PriceTable& prices,
+                          const PortfolioOptions& options) {
+  options.validate();
+  // The asset pool: complete (every column of the price file) or verified, per sp500_tickers.csv.
+  const std::string& ticker_path = ticker_file.name;
+  const CsvTable info = parse_csv(ticker_file.text, ticker_path);
   const size_t c_symbol = info.column("symbol");
   const size_t c_complete = info.column("in_adj_close_file");
   const size_t c_verified = info.column("verified");
@@ -249,15 +262,17 @@ Dataset load_portfolio(const PortfolioOptions& options) {
     }
   }
 
-  const PriceTable prices =
-      read_price_table(verify_data_file(dir, kPriceFile, options.verify_checksums));
+  DIFFDFL_CHECK(prices.close.defined() && prices.close.dim() == 2 &&
+                    prices.close.size(0) == static_cast<int64_t>(prices.dates.size()) &&
+                    prices.close.size(1) == static_cast<int64_t>(prices.tickers.size()),
+                "portfolio_dataset: the price table's dates, tickers and close do not agree");
   std::map<std::string, int64_t> column;
   for (size_t i = 0; i < prices.tickers.size(); ++i) {
     column[prices.tickers[i]] = static_cast<int64_t>(i);
   }
   for (const auto& sym : complete) {
     if (!column.count(sym)) {
-      fail<DataError>(ticker_path.string(), ": ticker '", sym,
+      fail<DataError>(ticker_path, ": ticker '", sym,
                       "' is flagged in_adj_close_file but is not a column of ", kPriceFile);
     }
   }

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "diffdfl/data/dataset.h"
@@ -78,8 +79,15 @@ struct PriceTable {
   torch::Tensor close;               ///< [dates, tickers] float64, finite and > 0
 };
 
+/// The highest adjusted close accepted (prices must lie in (0, kMaxPrice]); a value outside is a
+/// DataError naming the file, line and ticker.
+inline constexpr double kMaxPrice = 1e7;
+
 /// Parses the gzip'd wide CSV. Throws DataError naming file, line and column for a malformed cell.
 PriceTable read_price_table(const std::filesystem::path& gz_path);
+
+/// Parses the (decompressed) wide CSV `date,<ticker>,...`; `source` names it in errors.
+PriceTable parse_price_table(std::string_view csv, const std::string& source);
 
 /// The 28 feature names in order: "ret", "ret_lag1".."ret_lag10", "ret_365", ..., "close".
 const std::vector<std::string>& portfolio_feature_names();
@@ -93,6 +101,11 @@ torch::Tensor next_returns(const torch::Tensor& close);
 
 /// [N, n·28] -> [N, n, 28] (a view): feature f of asset a of row i is view[i][a][f].
 torch::Tensor portfolio_feature_view(const torch::Tensor& x, int64_t n_assets);
+
+/// The portfolio dataset from the ticker list (sp500_tickers.csv) and the parsed price table: what
+/// load_portfolio does after reading and verifying the two files.
+Dataset portfolio_dataset(const SourceText& ticker_file, const PriceTable& prices,
+                          const PortfolioOptions& options);
 
 /// The portfolio dataset. meta: seed, tickers, n_assets, universe
 /// ("complete"/"verified"/"explicit"), pool_size, feature_names, layout, first_date, last_date,

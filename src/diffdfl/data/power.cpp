@@ -13,6 +13,7 @@
 #include "diffdfl/core/csv.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/seed.h"
+#include "diffdfl/core/tensor_checks.h"
 #include "diffdfl/data/calendar.h"
 #include "diffdfl/data/manifest.h"
 
@@ -47,9 +48,9 @@ double parse_number(std::string_view field, const std::string& path, size_t line
 
 // "<space><time> <load> <temp>" per line (the reference reads columns 1..3 of a space-separated
 // file whose column 0 is the empty string before the leading space).
-std::vector<HourRow> parse_pjm_file(const fs::path& path) {
-  const std::string p = path.string();
-  const std::string text = read_file(path);
+std::vector<HourRow> parse_pjm_file(const SourceText& file) {
+  const std::string& p = file.name;
+  const std::string& text = file.text;
   if (text.empty()) fail<DataError>(p, ": the file is empty");
   std::vector<HourRow> rows;
   rows.reserve(text.size() / 45 + 1);
@@ -90,8 +91,19 @@ std::vector<HourRow> parse_pjm_file(const fs::path& path) {
       fail<DataError>(p, ":", line_no, ", field 'time': '", fields[0],
                       "' is not a Unix time in whole seconds");
     }
-    rows.push_back(HourRow{static_cast<int64_t>(t), parse_number(fields[1], p, line_no, 1),
-                           parse_number(fields[2], p, line_no, 2)});
+    const double load = parse_number(fields[1], p, line_no, 1);
+    const double temp = parse_number(fields[2], p, line_no, 2);
+    if (load < 0 || load > kPowerMaxLoad) {
+      fail<DataError>(p, ":", line_no, ", field 'load': ", load,
+                      " GW is outside the plausible range [0, ", kPowerMaxLoad,
+                      "]; correct or remove the line");
+    }
+    if (temp < kPowerMinTemperature || temp > kPowerMaxTemperature) {
+      fail<DataError>(p, ":", line_no, ", field 'temperature': ", temp,
+                      " °F is outside the plausible range [", kPowerMinTemperature, ", ",
+                      kPowerMaxTemperature, "]; correct or remove the line");
+    }
+    rows.push_back(HourRow{static_cast<int64_t>(t), load, temp});
   }
   if (rows.size() < 48) {
     fail<DataError>(p, ": only ", rows.size(), " hourly rows; at least two days are needed");
@@ -167,14 +179,14 @@ std::vector<DayRow> pivot_days(const std::vector<HourRow>& rows, const std::stri
   return sorted;
 }
 
-std::set<int> read_holidays(const fs::path& path) {
-  const CsvTable table = parse_csv(read_file(path), path.string());
+std::set<int> read_holidays(const SourceText& file) {
+  const CsvTable table = parse_csv(file.text, file.name);
   const size_t col = table.column("date");
   std::set<int> out;
   for (size_t r = 0; r < table.rows.size(); ++r) {
     out.insert(parse_iso_date(table.rows[r][col], table.where(r, col)).key());
   }
-  if (out.empty()) fail<DataError>(path.string(), ": no holiday rows");
+  if (out.empty()) fail<DataError>(file.name, ": no holiday rows");
   return out;
 }
 
@@ -211,19 +223,32 @@ const std::vector<std::string>& power_feature_names() {
 PowerSamples read_power_samples(const PowerOptions& options) {
   options.validate();
   const fs::path dir = options.data_dir;
-  const std::set<int> holidays =
-      read_holidays(verify_data_file(dir, kHolidayFile, options.verify_checksums));
+  const auto read = [&](const char* rel) {
+    const fs::path path = verify_data_file(dir, rel, options.verify_checksums);
+    return SourceText{path.string(), read_file(path)};
+  };
+  const SourceText holidays = read(kHolidayFile);
+  std::vector<SourceText> loads;
+  for (const char* rel : kPowerFiles)
+    loads.push_back(read(rel));
+  return power_samples(holidays, loads, options.time_zone);
+}
+
+PowerSamples power_samples(const SourceText& holiday_file,
+                           const std::vector<SourceText>& load_files,
+                           const std::string& time_zone) {
+  DIFFDFL_CHECK(!time_zone.empty(), "power_samples: the time zone must not be empty");
+  const std::set<int> holidays = read_holidays(holiday_file);
 
   PowerSamples out;
   std::vector<double> xs, ys;
-  for (const char* rel : kPowerFiles) {
-    const fs::path path = verify_data_file(dir, rel, options.verify_checksums);
-    const std::vector<DayRow> days = pivot_days(parse_pjm_file(path), options.time_zone);
+  for (const SourceText& file : load_files) {
+    const std::vector<DayRow> days = pivot_days(parse_pjm_file(file), time_zone);
     std::vector<CivilDate> dates;
     dates.reserve(days.size());
     for (const auto& d : days)
       dates.push_back(d.date);
-    const std::vector<bool> dst = midnight_is_dst(dates, options.time_zone);
+    const std::vector<bool> dst = midnight_is_dst(dates, time_zone);
 
     for (size_t i = 1; i < days.size(); ++i) {
       const DayRow& prev = days[i - 1];
@@ -260,7 +285,15 @@ PowerSamples read_power_samples(const PowerOptions& options) {
 
 Dataset load_power(const PowerOptions& options) {
   options.validate();
-  PowerSamples s = read_power_samples(options);
+  return power_dataset(read_power_samples(options), options);
+}
+
+Dataset power_dataset(const PowerSamples& s, const PowerOptions& options) {
+  options.validate();
+  check_shape(s.x, "PowerSamples.x", {-1, kPowerXDim});
+  check_shape(s.y, "PowerSamples.y", {s.x.size(0), kPowerYDim});
+  DIFFDFL_CHECK(static_cast<int64_t>(s.dates.size()) == s.x.size(0),
+                "PowerSamples: ", s.dates.size(), " dates for ", s.x.size(0), " samples");
   const int64_t n = s.x.size(0);
   const auto n_th = static_cast<int64_t>(options.trainhold_fraction * static_cast<double>(n));
   const auto n_fit =

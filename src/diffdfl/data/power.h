@@ -75,8 +75,22 @@ struct PowerSamples {
 /// The 149 feature names, e.g. "load_prev_h00", ..., "temp_cube_h23", "weekend", ..., "sin_doy".
 const std::vector<std::string>& power_feature_names();
 
+/// The plausible range of the load column (GW) and of the temperature column (°F). A value outside
+/// is a DataError naming the file, line and field: such a value would pass the parser but overflow
+/// the features or the decision costs far from where it was read.
+inline constexpr double kPowerMaxLoad = 1e4;
+inline constexpr double kPowerMinTemperature = -100;
+inline constexpr double kPowerMaxTemperature = 150;
+
 /// Reads and verifies the three files and builds every sample (steps 1–5 above).
 PowerSamples read_power_samples(const PowerOptions& options);
+
+/// Steps 1–5 from the files' content: the holiday CSV and the load files in time order.
+PowerSamples power_samples(const SourceText& holidays, const std::vector<SourceText>& load_files,
+                           const std::string& time_zone);
+
+/// The split and standardised dataset from samples (what load_power does after reading).
+Dataset power_dataset(const PowerSamples& samples, const PowerOptions& options);
 
 /// The power dataset. meta: seed, first_date, last_date (target dates of the first and last
 /// sample), samples_per_file, feature_names, standardization {"fit_rows", "mean", "std"} (or null),

@@ -1,6 +1,7 @@
 #include "diffdfl/data/synthetic.h"
 
 #include <cmath>
+#include <utility>
 
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/seed.h"
@@ -73,6 +74,15 @@ void SyntheticOptions::validate() const {
                 noise);
   DIFFDFL_CHECK(scale > 0 && std::isfinite(scale), "SyntheticOptions.scale must be > 0, got ",
                 scale);
+  // y = scale · (centre + noise · ε) must stay far inside float64: a scale of 1e161 times a noise
+  // of 1e163 passed every check above and gave infinite targets (found by fuzz_synthetic_loader).
+  for (const auto& [name, v] : {std::pair<const char*, double>{"high", scale * high},
+                                {"low", scale * low},
+                                {"noise", scale * noise}}) {
+    DIFFDFL_CHECK(std::abs(v) <= kSyntheticMaxMagnitude, "SyntheticOptions.scale · ", name, " = ",
+                  v, " is beyond ", kSyntheticMaxMagnitude,
+                  " in magnitude; choose a smaller scale or ", name);
+  }
   DIFFDFL_CHECK(context_strength >= 0 && context_strength <= 20,
                 "SyntheticOptions.context_strength must be in [0, 20], got ", context_strength);
 }
@@ -80,7 +90,26 @@ void SyntheticOptions::validate() const {
 torch::Tensor ContextualMap::p_low(const torch::Tensor& x) const {
   DIFFDFL_CHECK(x.dim() == 2 && x.size(1) == w.size(1), "ContextualMap::p_low: x must be [N, ",
                 w.size(1), "], got ", x.sizes());
-  return torch::sigmoid(a.unsqueeze(0) + torch::matmul(x.to(torch::kDouble), w.t()));
+  // Plain loops in a fixed order with std::exp, not matmul (BLAS kernels differ between CPUs) and
+  // torch::sigmoid (its vectorised exp differs between instruction sets): the same bits everywhere.
+  const torch::Tensor xc = x.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor wc = w.to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor ac = a.to(torch::kCPU, torch::kDouble).contiguous();
+  const int64_t n = xc.size(0), dx = xc.size(1), dy = wc.size(0);
+  const double* px = xc.data_ptr<double>();
+  const double* pw = wc.data_ptr<double>();
+  const double* pa = ac.data_ptr<double>();
+  torch::Tensor out = torch::empty({n, dy}, torch::kDouble);
+  double* po = out.data_ptr<double>();
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < dy; ++i) {
+      double z = 0;
+      for (int64_t k = 0; k < dx; ++k)
+        z += px[r * dx + k] * pw[i * dx + k];
+      po[r * dy + i] = sigmoid(pa[i] + z);
+    }
+  }
+  return out;
 }
 
 ContextualMap make_contextual_map(const SyntheticOptions& options) {
@@ -88,8 +117,20 @@ ContextualMap make_contextual_map(const SyntheticOptions& options) {
   auto gen = make_generator(derive_seed(options.seed, "synthetic.contextual_map"));
   const torch::Tensor u =
       torch::randn({options.y_dim, options.x_dim}, gen, torch::dtype(torch::kDouble));
+  // w_i = s · u_i / ‖u_i‖ with the norm summed in a fixed order (see p_low).
   ContextualMap m;
-  m.w = options.context_strength * u / u.norm(2, {1}, /*keepdim=*/true);
+  m.w = torch::empty_like(u);
+  const double* pu = u.data_ptr<double>();
+  double* pw = m.w.data_ptr<double>();
+  const int64_t dx = options.x_dim;
+  for (int64_t i = 0; i < options.y_dim; ++i) {
+    double ss = 0;
+    for (int64_t k = 0; k < dx; ++k)
+      ss += pu[i * dx + k] * pu[i * dx + k];
+    const double norm = std::sqrt(ss);
+    for (int64_t k = 0; k < dx; ++k)
+      pw[i * dx + k] = options.context_strength * pu[i * dx + k] / norm;
+  }
   const double a = solve_intercept(options.p_low, options.context_strength);
   m.a = torch::full({options.y_dim}, a, torch::kDouble);
   return m;

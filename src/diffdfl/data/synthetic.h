@@ -40,6 +40,10 @@
 
 namespace diffdfl::data {
 
+/// The largest magnitude of scale·high, scale·low and scale·noise that SyntheticOptions accepts:
+/// targets (and the costs built from them) stay far inside float64.
+inline constexpr double kSyntheticMaxMagnitude = 1e6;
+
 /// Options of make_synthetic. Defaults reproduce the reference.
 ///
 /// Example:

@@ -198,16 +198,24 @@ void RunConfig::validate() const {
             task == "portfolio",
         "task",
         "unknown task '" + task + "'; use synthetic, synthetic-contextual, power or portfolio");
-  check(threads >= 0, "threads", "must be >= 0");
+  check(threads >= 0 && threads <= 1024, "threads",
+        "must be in [0, 1024] (0 = LibTorch's default)");
+  // y is independent of x only on synthetic: permuting y anywhere else destroys the signal.
+  check(!shuffle_targets || task == "synthetic", "shuffle_targets",
+        "is valid only on task synthetic (where y is independent of x); on " + task +
+            " it would pair every x with another context's y");
   check(n_assets >= 2, "data.n_assets", "must be >= 2");
   check(target_scaling == "standardize" || target_scaling == "none", "target_scaling",
         "must be \"standardize\" or \"none\", got \"" + target_scaling + "\"");
   check(pretrain.epochs >= 0, "pretrain.epochs", "must be >= 0");
   check(pretrain.batch_size >= 0, "pretrain.batch_size", "must be >= 0 (0 = full batch)");
-  check(pretrain.lr > 0, "pretrain.lr", "must be > 0");
+  // Learning rates and weights become float32 scalars in the optimiser and the gradient mixing:
+  // they must stay far inside float32's range (an Adam step of lr 1e300 is not a number).
+  check(pretrain.lr > 0 && pretrain.lr <= kMaxLearningRate, "pretrain.lr", "must be in (0, 10]");
   check(pretrain.optimizer == "adam" || pretrain.optimizer == "adamw", "pretrain.optimizer",
         "must be \"adam\" or \"adamw\"");
-  check(pretrain.weight_decay >= 0, "pretrain.weight_decay", "must be >= 0");
+  check(pretrain.weight_decay >= 0 && pretrain.weight_decay <= 1e3, "pretrain.weight_decay",
+        "must be in [0, 1000]");
   check(pretrain.lr_schedule == "constant" || pretrain.lr_schedule == "cosine",
         "pretrain.lr_schedule", "must be \"constant\" or \"cosine\"");
   check(pretrain.ema >= 0 && pretrain.ema < 1, "pretrain.ema", "must be in [0, 1) (0 = off)");
@@ -218,25 +226,35 @@ void RunConfig::validate() const {
   check(pretrain.hold_draws >= 1, "pretrain.hold_draws", "must be >= 1");
   check(train.epochs >= 0, "train.epochs", "must be >= 0");
   check(train.batch_size >= 0, "train.batch_size", "must be >= 0 (0 = full batch)");
-  check(train.lr > 0, "train.lr", "must be > 0");
-  check(train.samples >= 1, "train.samples", "must be >= 1");
+  check(train.lr > 0 && train.lr <= kMaxLearningRate, "train.lr", "must be in (0, 10]");
+  check(train.samples >= 1 && train.samples <= kMaxSamples, "train.samples",
+        "must be in [1, " + std::to_string(kMaxSamples) + "]");
   check(train.patience >= 0, "train.patience", "must be >= 0 (0 = never stop early)");
   check(train.min_delta >= 0, "train.min_delta", "must be >= 0");
   check(train.max_skipped_steps >= 0, "train.max_skipped_steps", "must be >= 0");
   check(train.grad_clip >= 0, "train.grad_clip", "must be >= 0");
-  check(train.mix.dfl_weight >= 0 && train.mix.fit_weight >= 0, "train.dfl_weight/fit_weight",
-        "must be >= 0");
+  check(train.mix.dfl_weight >= 0 && train.mix.fit_weight >= 0 && train.mix.dfl_weight <= 1e6 &&
+            train.mix.fit_weight <= 1e6,
+        "train.dfl_weight/fit_weight", "must be in [0, 1e6]");
   check(train.mix.dfl_weight + train.mix.fit_weight > 0, "train.dfl_weight",
         "and fit_weight are both 0");
   check(
       train.mix.normalize == "dfl" || train.mix.normalize == "fit" || train.mix.normalize == "none",
       "train.normalize",
       "must be \"dfl\", \"fit\" or \"none\", got \"" + train.mix.normalize + "\"");
-  check(train.mix.fit_draws >= 1, "train.fit_draws", "must be >= 1");
-  check(eval.samples >= 1, "eval.samples", "must be >= 1");
+  check(train.mix.fit_draws >= 1 && train.mix.fit_draws <= 1000, "train.fit_draws",
+        "must be in [1, 1000]");
+  check(eval.samples >= 1 && eval.samples <= kMaxSamples, "eval.samples",
+        "must be in [1, " + std::to_string(kMaxSamples) + "]");
   check(eval.batch_size >= 1, "eval.batch_size", "must be >= 1");
-  check(eval.repeats >= 1, "eval.repeats", "must be >= 1");
-  check(eval.epoch_repeats >= 1, "eval.epoch_repeats", "must be >= 1");
+  check(eval.repeats >= 1 && eval.repeats <= 1000, "eval.repeats", "must be in [1, 1000]");
+  check(eval.epoch_repeats >= 1 && eval.epoch_repeats <= 1000, "eval.epoch_repeats",
+        "must be in [1, 1000]");
+  // Batch norm normalises over the batch: a batch of one row has no variance to normalise by.
+  check(!(method == Method::kPolicy && policy.batch_norm && train.batch_size == 1),
+        "train.batch_size",
+        "must not be 1 with policy.batch_norm (batch norm needs two rows per batch); use >= 2 or "
+        "0 (full batch), or set policy.batch_norm=false");
   check(eval.sample_steps >= 0 && eval.sample_steps <= diffusion.schedule.steps,
         "eval.sample_steps", "must be in [0, diffusion.T]");
 }

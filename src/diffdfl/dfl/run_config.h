@@ -90,6 +90,12 @@ struct EvalConfig {
   int64_t epoch_repeats = 1;
 };
 
+/// The largest learning rate accepted (train.lr, pretrain.lr): larger values are no learning rate
+/// for Adam, and beyond float32's range they are not even a number.
+inline constexpr double kMaxLearningRate = 10.0;  // the messages say "(0, 10]"
+/// The most samples per context accepted (train.samples, eval.samples).
+inline constexpr int64_t kMaxSamples = 100000;
+
 struct RunConfig {
   std::string task = "synthetic";
   Method method = Method::kDflDiffusionSf;
@@ -120,7 +126,8 @@ struct RunConfig {
   static RunConfig from_json(const nlohmann::json& j, const std::string& source);
   /// The complete configuration, every option written out.
   nlohmann::json to_json() const;
-  /// Cross-field checks (ConfigError).
+  /// Cross-field checks and ranges (ConfigError naming the key): everything a run can check before
+  /// it creates its directory.
   void validate() const;
   /// The part of the configuration that determines the pretrained model (cache key material).
   nlohmann::json pretrain_identity() const;

@@ -1,6 +1,7 @@
 #include "diffdfl/experiment/presets.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <functional>
 
@@ -98,6 +99,17 @@ nlohmann::json resolve_config(const std::string& config_dir, const std::string& 
                               const std::string& task, const std::string& method, uint64_t seed,
                               const std::string& config_file,
                               const std::vector<std::string>& overrides) {
+  // A preset is a name in config_dir, never a path ("../configs/smoke" would read any file).
+  const bool plain_name = !preset.empty() && std::all_of(preset.begin(), preset.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (!plain_name) {
+    fail<ConfigError>("preset '", preset,
+                      "': a preset is the name of a file <name>.json in the presets folder "
+                      "(letters, digits, '-' and '_'), not a path; presets found: ",
+                      listed(preset_names(config_dir)),
+                      "; use --config FILE for settings of your own");
+  }
   const fs::path preset_path = fs::path(config_dir) / (preset + ".json");
   if (!fs::exists(preset_path)) {
     const std::string found = listed(preset_names(config_dir));
@@ -126,7 +138,14 @@ nlohmann::json resolve_config(const std::string& config_dir, const std::string& 
   if (file.contains("task_methods") && file["task_methods"].contains(pair)) {
     deep_merge(cfg, file["task_methods"][pair]);
   }
-  if (!config_file.empty()) deep_merge(cfg, read_json_file(config_file, "config file"));
+  if (!config_file.empty()) {
+    const nlohmann::json user = read_json_file(config_file, "config file");
+    if (!user.is_object()) {
+      fail<ConfigError>(config_file, ": must be a JSON object of settings (e.g. {\"train\": ",
+                        "{\"lr\": 1e-4}}), got ", user.type_name());
+    }
+    deep_merge(cfg, user);
+  }
   for (const auto& o : overrides)
     apply_override(cfg, o);
   // Identity keys come from the command line, whatever the files say.

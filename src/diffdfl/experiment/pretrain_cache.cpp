@@ -4,14 +4,17 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 
+#include "diffdfl/core/artefact_file.h"
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/file_lock.h"
 #include "diffdfl/core/seed.h"
 #include "diffdfl/core/sha256.h"
 #include "diffdfl/core/timer.h"
+#include "diffdfl/data/dataset.h"
 #include "diffdfl/dfl/fitter.h"
 
 namespace fs = std::filesystem;
@@ -24,48 +27,58 @@ using nlohmann::json;
 
 void save_fit(const fs::path& path, const models::Predictor& predictor, const json& meta,
               const dfl::PredictorFitter* fitter) {
-  write_atomic_with(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive;
-    torch::serialize::OutputArchive model;
-    predictor.save(model);
-    archive.write("model", model);
-    archive.write("meta", c10::IValue(meta.dump()));
-    if (fitter != nullptr) {
-      torch::serialize::OutputArchive opt;
-      fitter->save(opt);
-      archive.write("optimizer", opt);
-      at::Generator gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      archive.write("rng.cpu", gen.get_state());
-    }
-    archive.save_to(tmp);
-  });
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model;
+  predictor.save(model);
+  archive.write("model", model);
+  archive.write("meta", c10::IValue(meta.dump()));
+  if (fitter != nullptr) {
+    torch::serialize::OutputArchive opt;
+    fitter->save(opt);
+    archive.write("optimizer", opt);
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("rng.cpu", gen.get_state());
+  }
+  save_archive_file(path, archive);
 }
 
 json load_fit(const fs::path& path, models::Predictor& predictor, dfl::PredictorFitter* fitter) {
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string());
-  } catch (const std::exception& e) {
-    fail<IoError>(path.string(), ": unreadable pretrained-model file (", e.what(),
-                  "); delete it to fit again");
+  const std::string recovery =
+      fitter != nullptr
+          ? "delete it and rerun: the pretraining then starts again from its first epoch"
+          : "delete it and rerun: the model is then fitted again";
+  json meta;
+  const bool verified =
+      load_archive_file(path, recovery, [&](torch::serialize::InputArchive& archive) {
+        torch::serialize::InputArchive model;
+        archive.read("model", model);
+        predictor.load(model);
+        c10::IValue meta_value;
+        archive.read("meta", meta_value);
+        meta = json::parse(meta_value.toStringRef());
+        if (fitter != nullptr) {
+          torch::serialize::InputArchive opt;
+          archive.read("optimizer", opt);
+          fitter->load(opt);
+          torch::Tensor rng;
+          archive.read("rng.cpu", rng);
+          at::Generator gen = at::detail::getDefaultCPUGenerator();
+          std::lock_guard<std::mutex> lock(gen.mutex());
+          gen.set_state(rng);
+        }
+        // The keys every later step reads: a file without them is as good as damaged.
+        for (const char* key : {"seconds", "losses", "next_epoch"}) {
+          if (!meta.contains(key))
+            fail<DataError>(path.string(), ": its metadata lacks '", key, "'; ", recovery);
+        }
+      });
+  if (!verified) {
+    std::cerr << "diffdfl: warning: " << path.string()
+              << " records no digest (written by an earlier diffdfl), so its integrity cannot be "
+                 "checked; delete it to fit the model again\n";
   }
-  torch::serialize::InputArchive model;
-  archive.read("model", model);
-  predictor.load(model);
-  c10::IValue meta;
-  archive.read("meta", meta);
-  if (fitter != nullptr) {
-    torch::serialize::InputArchive opt;
-    archive.read("optimizer", opt);
-    fitter->load(opt);
-    torch::Tensor rng;
-    archive.read("rng.cpu", rng);
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(rng);
-  }
-  return json::parse(meta.toStringRef());
+  return meta;
 }
 
 }  // namespace
@@ -83,16 +96,31 @@ json PretrainInfo::to_json() const {
   return j;
 }
 
-std::string training_data_digest(const dfl::SplitData& train) {
-  std::string bytes;
-  for (const torch::Tensor& t : {train.x, train.y}) {
-    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
-    for (int64_t d : c.sizes())
-      bytes += std::to_string(d) + "x";
-    bytes += std::string(c.dtype().name()) + ":";
-    bytes.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
+void check_cache_dir(const std::string& cache_dir) {
+  std::error_code ec;
+  if (fs::exists(cache_dir, ec) && !fs::is_directory(cache_dir, ec)) {
+    fail<IoError>("the pretrained-model cache ", cache_dir,
+                  " is not a directory; pass --cache-dir DIR (or set DIFFDFL_CACHE_DIR) to a "
+                  "directory");
   }
-  return sha256_hex(bytes);
+}
+
+void prepare_cache_dir(const std::string& cache_dir) {
+  check_cache_dir(cache_dir);
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec || !fs::is_directory(cache_dir, ec)) {
+    fail<IoError>("cannot create the pretrained-model cache ", cache_dir, ": ",
+                  ec ? ec.message() : "not a directory",
+                  "; pass --cache-dir DIR (or set DIFFDFL_CACHE_DIR) to a writable directory");
+  }
+}
+
+std::string training_data_digest(const dfl::SplitData& train) {
+  data::Split split;
+  split.x = train.x;
+  split.y = train.y;
+  return data::digest(split);
 }
 
 std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& data_digest,
@@ -113,11 +141,13 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
   if (use_hold) data_digest = sha256_hex(data_digest + "|hold " + training_data_digest(hold));
   info.path = pretrain_cache_path(cfg, data_digest, cache_dir);
   std::error_code ec;
-  fs::create_directories(cache_dir, ec);
-  if (ec) fail<IoError>("cannot create the cache directory ", cache_dir, ": ", ec.message());
+  prepare_cache_dir(cache_dir);
   const fs::path final_path = info.path;
   const fs::path partial_path = final_path.string() + ".partial";
   FileLock lock(final_path.string() + ".lock");
+  // Temporaries of this entry left by a process killed while writing it (we hold its lock).
+  remove_stale_temporaries(cache_dir, final_path.filename().string());
+  remove_stale_temporaries(cache_dir, partial_path.filename().string());
 
   if (fs::exists(final_path)) {
     const json meta = load_fit(final_path, predictor, nullptr);

@@ -39,7 +39,15 @@ PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunCon
                                  const dfl::SplitData& train, const dfl::SplitData& hold,
                                  const std::string& cache_dir, bool show_progress);
 
-/// SHA-256 of the training tensors (shape, dtype and bytes of x, then of y).
+/// IoError naming the cache directory when something other than a directory is in its place
+/// (creates nothing: a run checks this before it creates its own directory).
+void check_cache_dir(const std::string& cache_dir);
+
+/// check_cache_dir, then creates the directory if needed. IoError naming it when that is impossible
+/// (no permission, a read-only file system).
+void prepare_cache_dir(const std::string& cache_dir);
+
+/// SHA-256 of the training tensors (shape, dtype and bytes of x, then of y): data::digest.
 std::string training_data_digest(const dfl::SplitData& train);
 
 /// The cache file name for a configuration and the digest of its training data (without creating

@@ -42,7 +42,7 @@ struct RunRecord {
   std::string method;
   std::string preset;
   int64_t seed = 0;
-  std::string status;  ///< "completed" or "diverged"
+  std::string status;  ///< "completed", "diverged" or "failed" (failed runs have a null test cost)
   double test_cost = 0;
   double hold_cost = 0;
   double test_rmse = 0;

@@ -1,11 +1,14 @@
 #include "diffdfl/experiment/run.h"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 #include <limits>
 #include <sstream>
 
+#include "diffdfl/core/artefact_file.h"
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/device.h"
 #include "diffdfl/core/error.h"
@@ -70,12 +73,14 @@ Session open_session(const json& config, const std::string& source, const RunPat
   return s;
 }
 
-json read_json(const fs::path& path) {
-  if (!fs::exists(path)) fail<IoError>(path.string(), " not found");
+/// A JSON file of the run directory; `recovery` says what to do when it is damaged.
+json read_json(const fs::path& path, const std::string& recovery) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail<IoError>(path.string(), " not found");
   try {
     return json::parse(read_file(path));
   } catch (const json::parse_error& e) {
-    fail<IoError>(path.string(), ": not valid JSON (", e.what(), ")");
+    fail<DataError>(path.string(), ": damaged (not valid JSON: ", e.what(), "); ", recovery);
   }
 }
 
@@ -83,19 +88,55 @@ void write_json(const fs::path& path, const json& j) {
   write_file_atomic(path, j.dump(2) + "\n");
 }
 
+std::string resume_command(const fs::path& dir) {
+  return "`diffdfl train --resume " + dir.string() + "`";
+}
+
+std::string config_recovery(const fs::path& dir) {
+  return "the run cannot be rebuilt without its configuration: restore " +
+         (dir / "config.json").string() + " or start the run again in a new directory with --out";
+}
+
+std::string model_recovery(const fs::path& dir) {
+  return "delete " + (dir / "model.pt").string() + " and " + (dir / "metrics.json").string() +
+         ", then run " + resume_command(dir) +
+         " to rebuild it (from checkpoint.pt or the pretrained-model cache)";
+}
+
+void warn_unverified(const fs::path& path) {
+  std::cerr << "diffdfl: warning: " << path.string()
+            << " records no digest (written by an earlier diffdfl), so its integrity cannot be "
+               "checked\n";
+}
+
 void save_model(const fs::path& path, const models::Model& model) {
-  write_atomic_with(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive;
-    model.save(archive);
-    archive.save_to(tmp);
-  });
+  torch::serialize::OutputArchive archive;
+  model.save(archive);
+  save_archive_file(path, archive);
 }
 
 void load_model(const fs::path& path, models::Model& model) {
-  if (!fs::exists(path)) fail<IoError>(path.string(), " not found (is the run finished?)");
-  torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
-  model.load(archive);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail<IoError>(path.string(), " not found (is the run finished?)");
+  const bool verified =
+      load_archive_file(path, model_recovery(path.parent_path()),
+                        [&](torch::serialize::InputArchive& archive) { model.load(archive); });
+  if (!verified) warn_unverified(path);
+}
+
+/// Seconds recorded in DIR/wall_seconds (0 when absent or unreadable: it is only a timing).
+double read_wall_seconds(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return 0;
+  const std::string text = read_file(path);
+  double v = 0;
+  const auto res = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (res.ec != std::errc() || !std::isfinite(v) || v < 0) {
+    std::cerr << "diffdfl: warning: " << path.string()
+              << " is damaged; the wall time counts from this resume on\n";
+    return 0;
+  }
+  return v;
 }
 
 std::string number(double v) {
@@ -146,6 +187,23 @@ std::pair<dfl::SplitMetrics, dfl::SplitMetrics> final_evaluation(Session& s) {
   return {hold, test};
 }
 
+/// Why the final evaluation has no usable value ("" when it has one): a split whose every instance
+/// failed has a NaN cost.
+std::string unusable_evaluation(const dfl::SplitMetrics& hold, const dfl::SplitMetrics& test) {
+  std::string why;
+  for (const auto& [name, m] :
+       {std::pair<const char*, const dfl::SplitMetrics&>{"hold", hold}, {"test", test}}) {
+    if (!std::isnan(m.cost)) continue;
+    why += std::string(why.empty() ? "" : "; ") + "the final " + name +
+           " evaluation has no usable " + "instance (" + std::to_string(m.solver_failures) +
+           " of " + std::to_string(m.instances) + " solves failed)";
+  }
+  if (!why.empty()) {
+    why += "; check the solver settings (e.g. solver.max_iter) and the program, then train again";
+  }
+  return why;
+}
+
 json make_metrics(const Session& s, const dfl::SplitMetrics& hold, const dfl::SplitMetrics& test,
                   const std::vector<dfl::EpochRecord>& curve, int64_t best_epoch,
                   const std::string& stop_reason, const json& pretrain, int64_t skipped,
@@ -158,7 +216,7 @@ json make_metrics(const Session& s, const dfl::SplitMetrics& hold, const dfl::Sp
             {"method", dfl::to_string(s.cfg.method)},
             {"seed", s.cfg.seed},
             {"preset", s.cfg.preset},
-            {"status", stop_reason.rfind("diverged", 0) == 0 ? "diverged" : "completed"},
+            {"status", "completed"},
             {"stop_reason", stop_reason},
             {"headline", s.problem.headline},
             {"test_cost", test.cost},
@@ -185,7 +243,23 @@ json make_metrics(const Session& s, const dfl::SplitMetrics& hold, const dfl::Sp
   if (curve.front().test.extra.count("return")) {
     m["initial_test_return"] = curve.front().test.extra.at("return");
   }
+  if (stop_reason.rfind("diverged", 0) == 0) {
+    m["status"] = "diverged";
+  } else if (const std::string why = unusable_evaluation(hold, test); !why.empty()) {
+    // A run whose selected model has no usable final evaluation has no result: it must not claim
+    // to have completed.
+    m["status"] = "failed";
+    m["failure"] = why;
+  }
   return m;
+}
+
+RunOutcome outcome_of(const json& metrics) {
+  RunOutcome out;
+  out.metrics = metrics;
+  out.diverged = metrics.at("status") == "diverged";
+  out.failed = metrics.at("status") == "failed";
+  return out;
 }
 
 RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, bool progress_on,
@@ -195,9 +269,7 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
   const fs::path pretrain_file = dir / "pretrain.json";
   Progress progress(dfl::to_string(s.cfg.method), s.cfg.train.epochs, progress_on);
   const bool have_checkpoint = resuming && fs::exists(checkpoint);
-  double wall_before = 0;
-  if (resuming && fs::exists(dir / "wall_seconds"))
-    wall_before = std::stod(read_file(dir / "wall_seconds"));
+  const double wall_before = resuming ? read_wall_seconds(dir / "wall_seconds") : 0.0;
 
   json pretrain = json();
   if (s.predictor && s.cfg.pretrain.epochs > 0 && !have_checkpoint) {
@@ -207,7 +279,9 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
     pretrain = info.to_json();
     write_json(pretrain_file, pretrain);
   } else if (fs::exists(pretrain_file)) {
-    pretrain = read_json(pretrain_file);
+    pretrain = read_json(pretrain_file, "delete it and run " + resume_command(dir) +
+                                            " again (metrics.json then lacks the pretraining "
+                                            "record)");
   }
 
   dfl::DflTrainer trainer(s.cfg, s.predictor.get(), s.policy.get(), s.problem, s.data());
@@ -215,9 +289,12 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
     seed_global(derive_seed(s.cfg.seed, "dfl"));
     trainer.evaluate_initial();
   } else if (have_checkpoint) {
-    torch::serialize::InputArchive archive;
-    archive.load_from(checkpoint.string());
-    trainer.load(archive);
+    const bool verified =
+        load_archive_file(checkpoint,
+                          "delete it and run " + resume_command(dir) +
+                              " again: the DFL training then restarts from its pretrained model",
+                          [&](torch::serialize::InputArchive& archive) { trainer.load(archive); });
+    if (!verified) warn_unverified(checkpoint);
     progress.message("resuming " + dir.string() + " at epoch " +
                      std::to_string(trainer.next_epoch() + 1));
   } else {
@@ -228,11 +305,9 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
   }
   auto save_state = [&]() {
     write_curve(dir / "curve.csv", trainer.curve());
-    write_atomic_with(checkpoint, [&](const std::string& tmp) {
-      torch::serialize::OutputArchive archive;
-      trainer.save(archive);
-      archive.save_to(tmp);
-    });
+    torch::serialize::OutputArchive archive;
+    trainer.save(archive);
+    save_archive_file(checkpoint, archive);
     write_file_atomic(dir / "wall_seconds", std::to_string(wall_before + wall.seconds()));
   };
   if (!dfl::is_two_stage(s.cfg.method)) {
@@ -262,10 +337,7 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
       dfl::is_two_stage(s.cfg.method) ? "two-stage" : trainer.stop_reason(), pretrain,
       trainer.skipped_steps(), trainer.solver_failures(), wall_before + wall.seconds());
   write_json(dir / "metrics.json", metrics);
-  RunOutcome out;
-  out.metrics = metrics;
-  out.diverged = metrics["status"] == "diverged";
-  return out;
+  return outcome_of(metrics);
 }
 
 /// Holds DIR/.lock while this process trains in DIR: a second process on the same run directory
@@ -279,45 +351,124 @@ std::unique_ptr<FileLock> lock_run_dir(const fs::path& dir) {
   return lock;
 }
 
+/// True when `dir` is absent, empty, or holds nothing but what a run leaves before it writes
+/// config.json: its lock file and temporaries of a killed write. Such a directory holds no run
+/// and may be (re)used by a fresh one.
+bool holds_no_run(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return true;
+  if (!fs::is_directory(dir, ec)) return false;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool temporary = name.rfind('.', 0) == 0 && name.find(".tmp.") != std::string::npos;
+    if (name != ".lock" && !temporary) return false;
+  }
+  return !ec;
+}
+
+void create_run_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    fail<IoError>("--out ", dir.string(), " is a file, not a directory; choose another --out");
+  }
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir, ec)) {
+    fail<IoError>("cannot create the run directory ", dir.string(), ": ",
+                  ec ? ec.message() : "not a directory", "; choose another --out");
+  }
+}
+
+bool pretrains(const Session& s) {
+  return s.predictor != nullptr && s.cfg.pretrain.epochs > 0;
+}
+
+/// Runs the session, turning an I/O failure (a full disk, a file-size limit) into a message that
+/// says how to continue: every file written so far is complete, so the run resumes.
+RunOutcome run_guarded(Session& s, const fs::path& dir, const RunPaths& paths, bool progress,
+                       bool resuming) {
+  try {
+    return run_session(s, dir, paths, progress, resuming);
+  } catch (const IoError& e) {
+    fail<IoError>(e.what(), "; the run directory is intact: once this is fixed, continue with ",
+                  resume_command(dir));
+  }
+}
+
 }  // namespace
 
 RunOutcome train(const TrainRequest& request) {
-  DIFFDFL_CHECK(!request.out_dir.empty(), "train: the output directory is empty");
+  if (request.out_dir.empty()) fail<InvalidArgument>("--out: the run directory name is empty");
+  // Everything that can be checked is checked before anything is created.
   Session s = open_session(request.config, "config", request.paths);
   const fs::path dir = request.out_dir;
-  if (fs::exists(dir) && !fs::is_empty(dir)) {
+  const auto refuse_used = [&]() {
     fail<IoError>("run directory ", dir.string(),
                   " exists and is not empty; continue it with --resume ", dir.string(),
                   " or choose another --out");
+  };
+  if (!holds_no_run(dir)) refuse_used();
+  if (pretrains(s)) check_cache_dir(request.paths.cache_dir);
+  const bool existed = fs::exists(dir);
+  create_run_dir(dir);
+  if (pretrains(s)) {
+    try {
+      prepare_cache_dir(request.paths.cache_dir);
+    } catch (const Error&) {
+      std::error_code ec;
+      if (!existed) fs::remove(dir, ec);  // ours and still empty: leave nothing behind
+      throw;
+    }
   }
-  fs::create_directories(dir);
   const std::unique_ptr<FileLock> lock = lock_run_dir(dir);
+  if (!holds_no_run(dir)) refuse_used();  // another process got here first
+  remove_stale_temporaries(dir);
   write_json(dir / "config.json", s.cfg.to_json());
-  return run_session(s, dir, request.paths, request.show_progress, /*resuming=*/false);
+  return run_guarded(s, dir, request.paths, request.show_progress, /*resuming=*/false);
 }
 
 RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress) {
   const fs::path dir = run_dir;
   const auto finished = [&]() {
-    RunOutcome out;
-    out.metrics = read_json(dir / "metrics.json");
-    out.diverged = out.metrics.value("status", "") == "diverged";
-    return out;
+    const std::string recovery = "delete it and run " + resume_command(dir) +
+                                 " to redo the final evaluation (it is deterministic)";
+    const json metrics = read_json(dir / "metrics.json", recovery);
+    for (const char* key : {"status", "task", "method", "stop_reason"}) {
+      if (!metrics.is_object() || !metrics.contains(key) || !metrics[key].is_string()) {
+        fail<DataError>((dir / "metrics.json").string(), ": damaged (no '", key, "'); ", recovery);
+      }
+    }
+    return outcome_of(metrics);
   };
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    fail<IoError>(dir.string(),
+                  " is not a run directory (it does not exist); start a run with "
+                  "--out");
+  }
   if (fs::exists(dir / "metrics.json")) return finished();
-  if (!fs::exists(dir / "config.json"))
+  if (!fs::exists(dir / "config.json")) {
+    if (holds_no_run(dir)) {
+      fail<IoError>(dir.string(),
+                    " holds no run: it was stopped before it wrote config.json; start the run "
+                    "again with `diffdfl train --task T --method M --out ",
+                    dir.string(), "`, which reuses the directory");
+    }
     fail<IoError>(dir.string(), " is not a run directory (no config.json); start a run with --out");
+  }
   const std::unique_ptr<FileLock> lock = lock_run_dir(dir);
   if (fs::exists(dir / "metrics.json")) return finished();  // it ended before we took the lock
-  const json config = read_json(dir / "config.json");
+  remove_stale_temporaries(dir);
+  const json config = read_json(dir / "config.json", config_recovery(dir));
   Session s = open_session(config, (dir / "config.json").string(), paths);
-  return run_session(s, dir, paths, show_progress, /*resuming=*/true);
+  if (pretrains(s)) prepare_cache_dir(paths.cache_dir);
+  return run_guarded(s, dir, paths, show_progress, /*resuming=*/true);
 }
 
 json evaluate(const std::string& run_dir, const RunPaths& paths,
               const std::vector<std::string>& splits, int64_t samples) {
   const fs::path dir = run_dir;
-  Session s = open_session(read_json(dir / "config.json"), (dir / "config.json").string(), paths);
+  Session s = open_session(read_json(dir / "config.json", config_recovery(dir)),
+                           (dir / "config.json").string(), paths);
   load_model(dir / "model.pt", s.model());
   seed_global(derive_seed(s.cfg.seed, "final-eval"));
   json out = {{"task", s.cfg.task}, {"method", dfl::to_string(s.cfg.method)}, {"seed", s.cfg.seed}};
@@ -331,7 +482,8 @@ json evaluate(const std::string& run_dir, const RunPaths& paths,
 torch::Tensor sample(const std::string& run_dir, const RunPaths& paths, const std::string& split,
                      int64_t index, int64_t n, torch::Tensor* truth, int64_t count) {
   const fs::path dir = run_dir;
-  Session s = open_session(read_json(dir / "config.json"), (dir / "config.json").string(), paths);
+  Session s = open_session(read_json(dir / "config.json", config_recovery(dir)),
+                           (dir / "config.json").string(), paths);
   if (!s.predictor)
     fail("run ", run_dir, " trained a policy, which has no predictive distribution");
   const data::Split& sp = s.ds.split(split);

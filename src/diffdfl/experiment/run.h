@@ -8,6 +8,8 @@
 //   DIR/model.pt      the selected (best hold-out) model
 //   DIR/metrics.json  the final metrics (written last; its presence marks a finished run)
 //
+// model.pt and checkpoint.pt carry the SHA-256 of their content (core/artefact_file.h), verified
+// before they are loaded: a damaged file is one error line that names it and how to recover.
 // Every file is written atomically. Nothing is created before the configuration, the data and the
 // decision program have been validated.
 //
@@ -39,12 +41,24 @@ struct TrainRequest {
   bool show_progress = true;
 };
 
+/// The result of a run. `metrics["status"]` is "completed", "diverged" (stopped because of
+/// repeated non-finite steps) or "failed" (its final hold or test evaluation has no usable
+/// instance, so it has no result; `metrics["failure"]` says why).
+///
+/// Example:
+///   RunOutcome out = train(req);
+///   if (out.failed) std::cerr << out.metrics["failure"] << "\n";
 struct RunOutcome {
   nlohmann::json metrics;
-  bool diverged = false;  ///< stopped because of repeated non-finite steps
+  bool diverged = false;  ///< status "diverged"
+  bool failed = false;    ///< status "failed"
 };
 
-/// A fresh run into out_dir (which must not exist or be empty).
+/// A fresh run into out_dir, which must not exist, be empty, or hold only what a run stopped
+/// before writing config.json leaves (its .lock, temporaries). Everything (configuration, data,
+/// program, cache directory) is validated before the directory is created. Stale temporary files
+/// of killed writes are removed when a run starts or resumes. An IoError during the run (e.g. a
+/// full disk) says how to continue it with --resume.
 RunOutcome train(const TrainRequest& request);
 
 /// Continues the run in run_dir from its checkpoint (or from the start if it has none). On the same

@@ -9,6 +9,10 @@ namespace {
 
 using torch::indexing::Slice;
 
+int64_t count_false(const torch::Tensor& ok) {
+  return ok.numel() - ok.sum().item<int64_t>();
+}
+
 /// The solution of a pooled program (one instance) repeated for the B contexts that share it.
 Solution expand_pooled(const Solution& p, int64_t B) {
   auto rep = [B](const torch::Tensor& t) {
@@ -83,9 +87,11 @@ struct DecisionFunction : torch::autograd::Function<DecisionFunction> {
         grad_out[0].defined() ? grad_out[0] : torch::zeros_like(state->solution.z);
     const ProgramView v = program_view(state->pooled, samples, state->solution, dl_dz);
     const Adjoint adj = state->program->adjoint(v.y, v.sol, v.u);
-    state->stats->adjoint_failures += adj.failures() - v.sol.failures();
     torch::Tensor g = state->program->sample_gradient(v.y, v.sol, v.u, adj.a);
-    g = torch::where(adj.ok.view({-1, 1, 1}), g, torch::zeros_like(g));
+    // A gradient that overflowed (e.g. samples near 1e300) is as unusable as a singular adjoint.
+    const torch::Tensor ok = adj.ok.logical_and(finite_rows(g).to(adj.ok.device()));
+    state->stats->adjoint_failures += count_false(ok) - v.sol.failures();
+    g = torch::where(ok.view({-1, 1, 1}), g, torch::zeros_like(g));
     return {g.reshape(samples.sizes()).to(dtype), torch::Tensor()};
   }
 };
@@ -106,6 +112,7 @@ Solution DecisionLayer::solve(const torch::Tensor& samples) const {
       options_.pooled
           ? expand_pooled(program_->solve(y.reshape({1, -1, y.size(2)}), options_.solver), B)
           : program_->solve(y, options_.solver);
+  sol.mark_non_finite();
   stats_->solves += options_.pooled ? 1 : B;
   stats_->solve_failures += options_.pooled ? (sol.all_ok() ? 0 : 1) : sol.failures();
   return sol;
@@ -128,9 +135,10 @@ torch::Tensor DecisionLayer::sf_weights(const torch::Tensor& samples, const Solu
   check_shape(dl_dz, "dl_dz", {samples.size(0), program_->n_z()});
   const ProgramView v = program_view(options_.pooled, samples, solution, dl_dz);
   const Adjoint adj = program_->adjoint(v.y, v.sol, v.u);
-  stats_->adjoint_failures += adj.failures() - v.sol.failures();
   torch::Tensor w = program_->sf_weights(v.y, v.sol, adj.a);
-  w = torch::where(adj.ok.view({-1, 1}), w, torch::zeros_like(w));
+  const torch::Tensor ok = adj.ok.logical_and(finite_rows(w).to(adj.ok.device()));
+  stats_->adjoint_failures += count_false(ok) - v.sol.failures();
+  w = torch::where(ok.view({-1, 1}), w, torch::zeros_like(w));
   return w.reshape({samples.size(0), samples.size(1)}).detach();
 }
 

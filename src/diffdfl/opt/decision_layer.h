@@ -47,16 +47,20 @@ class DecisionLayer {
   const LayerOptions& options() const { return options_; }
 
   /// Solves without building a graph. Throws InvalidArgument for malformed or non-finite samples
-  /// (naming the batch index); numerical trouble is per-instance status in the result.
+  /// (naming the batch index); numerical trouble is per-instance status in the result, and an
+  /// instance whose z, duals or objective overflowed (samples near 1e300) is kNumerical, never
+  /// kSolved.
   Solution solve(const torch::Tensor& samples) const;
 
   /// z* with a custom backward (reparameterization). Gradients w.r.t. the samples are
-  /// ∂ℓ/∂ŷ_bm = −(1/M)(∂∇_z f/∂y)ᵀ a_b, zero for instances whose solve or adjoint failed. The
+  /// ∂ℓ/∂ŷ_bm = −(1/M)(∂∇_z f/∂y)ᵀ a_b, zero for instances whose solve or adjoint failed or whose
+  /// gradient is not finite (counted in stats().adjoint_failures). The
   /// result is float64; `solution` (optional) receives the solve's statuses and duals.
   torch::Tensor decide(const torch::Tensor& samples, Solution* solution = nullptr) const;
 
   /// Score-function weights w_bm = −a_bᵀ ∇_z f(ŷ_bm, z_b) → [B, M] float64 (zero for failed
-  /// instances), for a solution returned by solve(samples) and ∂ℓ/∂z [B, n_z].
+  /// instances and non-finite weights, counted as adjoint failures), for a solution returned by
+  /// solve(samples) and ∂ℓ/∂z [B, n_z].
   torch::Tensor sf_weights(const torch::Tensor& samples, const Solution& solution,
                            const torch::Tensor& dl_dz) const;
 

@@ -47,6 +47,11 @@ void for_each_instance(int64_t B, const Fn& fn) {
 
 }  // namespace
 
+const std::vector<std::string>& power_gradient_names() {
+  static const std::vector<std::string> names = {"reference", "exact", "smoothed"};
+  return names;
+}
+
 PowerGradient parse_power_gradient(const std::string& name) {
   if (name == "reference") return PowerGradient::kReference;
   if (name == "exact") return PowerGradient::kExact;

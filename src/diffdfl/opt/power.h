@@ -30,6 +30,8 @@ enum class PowerGradient { kReference, kExact, kSmoothed };
 
 /// "reference" / "exact" / "smoothed" ↔ PowerGradient; InvalidArgument for another name.
 PowerGradient parse_power_gradient(const std::string& name);
+/// The names parse_power_gradient accepts, in that order.
+const std::vector<std::string>& power_gradient_names();
 const char* to_string(PowerGradient g);
 
 struct PowerOptions {

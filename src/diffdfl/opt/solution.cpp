@@ -41,6 +41,22 @@ int64_t Solution::failures() const {
   return n;
 }
 
+void Solution::mark_non_finite() {
+  if (status.empty()) return;
+  torch::Tensor finite = torch::ones({batch()}, torch::kBool);
+  for (const torch::Tensor* t : {&z, &ineq_duals, &eq_duals, &objective}) {
+    if (!t->defined() || t->numel() == 0) continue;
+    finite = finite.logical_and(torch::isfinite(*t).reshape({batch(), -1}).all(1).to(torch::kCPU));
+  }
+  const torch::Tensor f = finite.contiguous();
+  const bool* ok = f.data_ptr<bool>();
+  for (int64_t b = 0; b < batch(); ++b) {
+    if (!ok[b] && usable(status[static_cast<size_t>(b)])) {
+      status[static_cast<size_t>(b)] = SolveStatus::kNumerical;
+    }
+  }
+}
+
 std::string Solution::brief() const {
   std::map<SolveStatus, int64_t> counts;
   for (const SolveStatus s : status)

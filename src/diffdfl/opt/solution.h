@@ -49,6 +49,9 @@ struct Solution {
   int64_t failures() const;
   /// One line, e.g. "64 instances: 63 solved, 1 max-iter; at most 21 iterations".
   std::string brief() const;
+  /// Demotes to kNumerical every usable instance whose z, duals or objective is not finite (an
+  /// overflow the solver did not notice): a status must never claim a solution it does not have.
+  void mark_non_finite();
 };
 
 }  // namespace diffdfl::opt

@@ -17,6 +17,9 @@ std::string program_name(const std::string& task) {
 std::shared_ptr<opt::StochasticProgram> make_program(const std::string& task, int64_t n,
                                                      ConfigReader& program) {
   const std::string kind = program_name(task);
+  DIFFDFL_CHECK(n >= 1 && n <= kMaxDecisionDim, "a ", kind, " program of ", n,
+                " decision variables: at most ", kMaxDecisionDim,
+                " are supported (the solvers use dense n x n matrices)");
   if (kind == "allocation") {
     opt::AllocationOptions o;
     o.n = n;

@@ -14,6 +14,7 @@
 //   r.finish();
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,8 +23,13 @@
 
 namespace diffdfl::tasks {
 
-/// The program of `task` for decisions of dimension n (= n_y). Reads the config's "program"
-/// section.
+/// The largest decision dimension n a program is built for: the solvers and the power program's
+/// constraints use dense n × n matrices, so a larger n (e.g. a CSV of 200,000 columns given to
+/// `diffdfl solve`) would exhaust the memory instead of solving.
+inline constexpr int64_t kMaxDecisionDim = 2048;
+
+/// The program of `task` for decisions of dimension n (= n_y), 1 <= n <= kMaxDecisionDim
+/// (InvalidArgument otherwise). Reads the config's "program" section.
 std::shared_ptr<opt::StochasticProgram> make_program(const std::string& task, int64_t n,
                                                      ConfigReader& program);
 
