@@ -3,144 +3,144 @@
 set encoding utf8
 
 $hist0 << EOD
--1.99092126369 32
--1.87675453663 6
--1.76258780956 4
--1.6484210825 6
--1.53425435543 2
--1.42008762836 7
--1.3059209013 7
--1.19175417423 6
--1.07758744717 9
--0.9634207201 7
--0.849253993034 8
--0.735087265968 15
--0.620920538902 7
--0.506753811836 11
--0.39258708477 12
--0.278420357704 8
--0.164253630638 15
--0.0500869035721 13
-0.064079823494 11
-0.17824655056 18
-0.292413277626 53
-0.406580004692 378
-0.520746731758 1103
-0.634913458824 249
-0.74908018589 13
+-1.61080685496 25
+-1.51574275613 62
+-1.42067865729 48
+-1.32561455846 16
+-1.23055045962 5
+-1.13548636079 3
+-1.04042226195 4
+-0.945358163118 3
+-0.850294064283 2
+-0.755229965448 2
+-0.660165866613 0
+-0.565101767778 0
+-0.470037668943 0
+-0.374973570108 1
+-0.279909471273 2
+-0.184845372438 1
+-0.0897812736034 2
+0.00528282523155 0
+0.100346924067 3
+0.195411022902 1
+0.290475121737 5
+0.385539220572 220
+0.480603319407 1036
+0.575667418242 522
+0.670731517076 37
 EOD
 $true0 << EOD
 0.55691434001 0
-0.55691434001 1214.3
+0.55691434001 1140.6
 EOD
 $mean0 << EOD
-0.368523995507 0
-0.368523995507 1214.3
+0.331691770615 0
+0.331691770615 1140.6
 EOD
 $hist1 << EOD
--2.06604462624 57
--1.93455307961 3
--1.80306153297 9
--1.67156998634 8
--1.54007843971 5
--1.40858689308 5
--1.27709534645 11
--1.14560379982 11
--1.01411225319 11
--0.882620706558 11
--0.751129159927 12
--0.619637613297 14
--0.488146066666 16
--0.356654520035 10
--0.225162973404 12
--0.0936714267731 13
-0.0378201198578 18
-0.169311666489 26
-0.30080321312 60
-0.43229475975 657
-0.563786306381 952
-0.695277853012 73
-0.826769399643 5
-0.958260946274 0
-1.0897524929 1
+-1.62943459868 19
+-1.53393940091 56
+-1.43844420314 64
+-1.34294900537 13
+-1.24745380759 4
+-1.15195860982 2
+-1.05646341205 4
+-0.960968214273 0
+-0.8654730165 7
+-0.769977818727 0
+-0.674482620955 3
+-0.578987423182 2
+-0.483492225409 0
+-0.387997027636 1
+-0.292501829863 0
+-0.19700663209 2
+-0.101511434317 1
+-0.00601623654366 0
+0.0894789612293 3
+0.184974159002 4
+0.280469356775 12
+0.375964554548 202
+0.471459752321 962
+0.566954950094 586
+0.662450147867 53
 EOD
 $true1 << EOD
 0.526715942718 0
-0.526715942718 1048.2
+0.526715942718 1059.2
 EOD
 $mean1 << EOD
-0.322929183301 0
-0.322929183301 1048.2
+0.326393722394 0
+0.326393722394 1059.2
 EOD
 $hist2 << EOD
--2.12173546433 17
--1.99677530169 2
--1.87181513906 0
--1.74685497642 6
--1.62189481378 2
--1.49693465114 6
--1.3719744885 10
--1.24701432586 8
--1.12205416322 11
--0.997094000578 4
--0.872133837938 15
--0.747173675299 14
--0.622213512659 9
--0.497253350019 18
--0.37229318738 26
--0.24733302474 17
--0.122372862101 29
-0.00258730053902 21
-0.127547463179 44
-0.252507625818 47
-0.377467788458 242
-0.502427951097 1238
-0.627388113737 205
-0.752348276377 7
-0.877308439016 2
+-1.6066079247 43
+-1.51246169448 77
+-1.41831546426 34
+-1.32416923404 14
+-1.23002300382 10
+-1.1358767736 4
+-1.04173054338 1
+-0.947584313154 1
+-0.853438082933 1
+-0.759291852713 2
+-0.665145622492 0
+-0.570999392271 0
+-0.47685316205 0
+-0.382706931829 1
+-0.288560701609 0
+-0.194414471388 0
+-0.100268241167 1
+-0.00612201094627 3
+0.0880242192745 1
+0.182170449495 2
+0.276316679716 9
+0.370462909937 126
+0.464609140158 843
+0.558755370378 749
+0.652901600599 78
 EOD
 $true2 << EOD
 -1.51707519648 0
--1.51707519648 1362.8
+-1.51707519648 928.3
 EOD
 $mean2 << EOD
-0.353146640671 0
-0.353146640671 1362.8
+0.317298556087 0
+0.317298556087 928.3
 EOD
 $hist3 << EOD
--2.17160607219 40
--2.0435791266 4
--1.91555218101 4
--1.78752523541 6
--1.65949828982 10
--1.53147134423 8
--1.40344439864 19
--1.27541745305 16
--1.14739050746 17
--1.01936356187 12
--0.891336616278 13
--0.763309670687 20
--0.635282725096 16
--0.507255779505 19
--0.379228833914 29
--0.251201888323 22
--0.123174942732 31
-0.00485200285912 31
-0.13287894845 35
-0.260905894041 66
-0.388932839632 304
-0.516959785223 938
-0.644986730814 318
-0.773013676405 20
-0.901040621996 2
+-1.5792138803 51
+-1.48453266263 71
+-1.38985144496 32
+-1.29517022729 8
+-1.20048900962 2
+-1.10580779195 4
+-1.01112657428 2
+-0.916445356607 4
+-0.821764138937 1
+-0.727082921267 3
+-0.632401703596 1
+-0.537720485926 1
+-0.443039268255 0
+-0.348358050585 2
+-0.253676832914 1
+-0.158995615244 2
+-0.0643143975735 1
+0.030366820097 3
+0.125048037767 2
+0.219729255438 4
+0.314410473108 23
+0.409091690779 420
+0.503772908449 975
+0.59845412612 360
+0.69313534379 27
 EOD
 $true3 << EOD
 0.528902470711 0
-0.528902470711 1032.8
+0.528902470711 1073.5
 EOD
 $mean3 << EOD
-0.279371731149 0
-0.279371731149 1032.8
+0.323717021436 0
+0.323717021436 1073.5
 EOD
 
 set terminal pngcairo size 1280,1040 noenhanced font 'sans,11' background rgb 'white'
@@ -152,36 +152,36 @@ set key top right opaque box
 set ylabel 'count (of 2000 samples)'
 set title 'y0'
 set xlabel 'y0 (raw data units)'
-set xrange [-2.19071303606:0.948871958256]
-set yrange [0:1766.8]
-set boxwidth 0.114166727066 absolute
+set xrange [-1.77716902792:0.837093690038]
+set yrange [0:1659.6]
+set boxwidth 0.095064098835 absolute
 plot $hist0 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true0 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = 0.5569', \
-     $mean0 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3685'
+     $mean0 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3317'
 set title 'y1'
 set xlabel 'y1 (raw data units)'
-set xrange [-2.29615483284:1.31986269951]
-set yrange [0:1525.2]
-set boxwidth 0.131491546631 absolute
+set xrange [-1.79655119479:0.82956674397]
+set yrange [0:1541.2]
+set boxwidth 0.095495197773 absolute
 plot $hist1 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true1 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = 0.5267', \
-     $mean1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3229'
+     $mean1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3264'
 set title 'y2'
 set xlabel 'y2 (raw data units)'
-set xrange [-2.34041574895:1.09598872364]
-set yrange [0:1982.8]
-set boxwidth 0.12496016264 absolute
+set xrange [-1.77136382759:0.817657503486]
+set yrange [0:1350.8]
+set boxwidth 0.0941462302208 absolute
 plot $hist2 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true2 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = -1.517', \
-     $mean2 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3531'
+     $mean2 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3173'
 set title 'y3'
 set xlabel 'y3 (raw data units)'
-set xrange [-2.39565322697:1.12508777678]
-set yrange [0:1502.8]
-set boxwidth 0.128026945591 absolute
+set xrange [-1.74490601122:0.858827474713]
+set yrange [0:1562]
+set boxwidth 0.0946812176704 absolute
 plot $hist3 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true3 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = 0.5289', \
-     $mean3 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.2794'
+     $mean3 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3237'
 unset multiplot
 unset output
 
@@ -194,35 +194,35 @@ set key top right opaque box
 set ylabel 'count (of 2000 samples)'
 set title 'y0'
 set xlabel 'y0 (raw data units)'
-set xrange [-2.19071303606:0.948871958256]
-set yrange [0:1766.8]
-set boxwidth 0.114166727066 absolute
+set xrange [-1.77716902792:0.837093690038]
+set yrange [0:1659.6]
+set boxwidth 0.095064098835 absolute
 plot $hist0 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true0 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = 0.5569', \
-     $mean0 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3685'
+     $mean0 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3317'
 set title 'y1'
 set xlabel 'y1 (raw data units)'
-set xrange [-2.29615483284:1.31986269951]
-set yrange [0:1525.2]
-set boxwidth 0.131491546631 absolute
+set xrange [-1.79655119479:0.82956674397]
+set yrange [0:1541.2]
+set boxwidth 0.095495197773 absolute
 plot $hist1 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true1 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = 0.5267', \
-     $mean1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3229'
+     $mean1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3264'
 set title 'y2'
 set xlabel 'y2 (raw data units)'
-set xrange [-2.34041574895:1.09598872364]
-set yrange [0:1982.8]
-set boxwidth 0.12496016264 absolute
+set xrange [-1.77136382759:0.817657503486]
+set yrange [0:1350.8]
+set boxwidth 0.0941462302208 absolute
 plot $hist2 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true2 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = -1.517', \
-     $mean2 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3531'
+     $mean2 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3173'
 set title 'y3'
 set xlabel 'y3 (raw data units)'
-set xrange [-2.39565322697:1.12508777678]
-set yrange [0:1502.8]
-set boxwidth 0.128026945591 absolute
+set xrange [-1.74490601122:0.858827474713]
+set yrange [0:1562]
+set boxwidth 0.0946812176704 absolute
 plot $hist3 using 1:2 with boxes lc rgb '#4c72b0' title 'samples (histogram)', \
      $true3 using 1:2 with lines lw 3 lc rgb '#c44e52' title 'true y = 0.5289', \
-     $mean3 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.2794'
+     $mean3 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'sample mean = 0.3237'
 unset multiplot
 unset output

@@ -3,37 +3,35 @@
 set encoding utf8
 
 $task0 << EOD
-0 "two-stage-mlp" 59.76347619 98.64133569 1.987 3
-1 "two-stage-gaussian" 0.4822829738 0.1515983979 1.273 3
-2 "two-stage-diffusion" 0.6701912224 0.4170222561 0.393 3
-3 "dfl-mlp" 59.76347619 98.64133569 1.987 3
-4 "dfl-gaussian-rp" 0.4839539744 0.152151878 1.169 3
-5 "dfl-gaussian-sf" 0.4905988092 0.1530038276 1.132 3
-6 "dfl-diffusion-rp" 0.5057858646 0.1303801278 0.365 3
-7 "dfl-diffusion-sf" 0.5127762162 0.1438242665 0.362 3
-8 "policy" 0.4721050629 0.1207195284 0.568 3
+0 "two-stage-mlp" 60.76711255 82.2178136 1.987 5
+1 "two-stage-gaussian" 0.5951505768 0.3621434152 1.273 5
+2 "two-stage-diffusion" 0.5191149513 0.2240223152 0.393 5
+3 "dfl-mlp" 60.76711255 82.2178136 1.987 5
+4 "dfl-gaussian-rp" 0.5870139986 0.3491771183 1.169 5
+5 "dfl-gaussian-sf" 0.6004631556 0.3565706398 1.132 5
+6 "dfl-diffusion-rp" 0.5277481493 0.2273869959 0.365 5
+7 "dfl-diffusion-sf" 0.5327782263 0.2439241205 0.362 5
+8 "policy" 2.653663733 4.97879466 0.568 5
 EOD
 $task1 << EOD
-0 "two-stage-mlp" 46.47034163 8.732583504 41.24 3
-1 "two-stage-gaussian" 6.456152197 1.538901121 5.581 3
-2 "two-stage-diffusion" 6.521197006 3.100301366 7.901 3
-3 "dfl-mlp" 11.19822166 1.293302818 4.325 3
-4 "dfl-gaussian-rp" 4.448673141 0.2890957604 3.725 3
-5 "dfl-gaussian-sf" 4.376620126 0.2041695826 4.087 3
-6 "dfl-diffusion-rp" 4.399216581 0.1674092107 3.153 3
-7 "dfl-diffusion-sf" 4.059191733 0.4080111471 3.171 3
-8 "policy" 5.578271332 0.6267507791 4.44 3
+0 "two-stage-mlp" 42.21245613 5.966674979 41.24 5
+1 "two-stage-gaussian" 4.658060787 0.8201076436 5.581 5
+2 "two-stage-diffusion" 3.917874733 0.153768227 7.901 5
+3 "dfl-mlp" 4.533331471 0.7361870192 4.325 5
+4 "dfl-gaussian-rp" 4.293420987 0.930216229 3.725 5
+5 "dfl-gaussian-sf" 4.413415848 0.8711095124 4.087 5
+6 "dfl-diffusion-rp" 3.394753243 0.1001334644 3.153 4
+7 "dfl-diffusion-sf" 3.614245856 0.1332903811 3.171 5
+8 "policy" 5.354336981 0.5623236975 4.44 5
 EOD
 $task2 << EOD
-0 "two-stage-mlp" 0.0009197995857 0.001683567211 0.0004 3
-1 "two-stage-gaussian" 0.000508419887 0.0006872633243 0.00089 3
-2 "two-stage-diffusion" 0.0006973022518 0.001023344015 0.00126 3
-3 "dfl-mlp" 0.001107923739 0.0004805214705 0.00066 3
-4 "dfl-gaussian-rp" 0.0007240912286 0.0005830449761 0.00078 3
-5 "dfl-gaussian-sf" -1.016291612e-05 0.0005776945598 0.00141 3
-6 "dfl-diffusion-rp" 0.0004919832259 0.0009001173964 0.04166 3
-7 "dfl-diffusion-sf" 0.0004274957305 0.000925468804 0.03978 3
-8 "policy" 0.0009038911719 0.0009693589472 0.01742 3
+0 "two-stage-mlp" 0.0007964385203 0.00122186509 0.0004 5
+1 "two-stage-gaussian" 0.0002394888283 0.0004767307862 0.00089 5
+2 "two-stage-diffusion" 0.0003836894999 0.0002848537285 0.00126 5
+3 "dfl-mlp" 0.0008060721315 0.001114908138 0.00066 5
+4 "dfl-gaussian-rp" 0.0001215426384 0.0008453868535 0.00078 5
+5 "dfl-gaussian-sf" 3.852626797e-05 0.0004337751119 0.00141 5
+6 "policy" 0.000909066467 0.0005433984999 0.01742 5
 EOD
 
 set terminal pngcairo size 1720,1120 noenhanced font 'sans,11' background rgb 'white'
@@ -49,7 +47,7 @@ set xlabel 'method'
 set title 'synthetic: test decision cost (lower is better)'
 set ylabel 'mean decision cost per instance (task cost units), log scale'
 set logscale y
-set yrange [0.12658448315:*]
+set yrange [0.1165035808:*]
 set xrange [-0.6:8.6]
 plot $task0 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task0 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
@@ -66,7 +64,7 @@ set title 'portfolio: test return, mean realised daily return (fraction; higher 
 set ylabel 'mean realised daily return (fraction of wealth)'
 unset logscale y
 set yrange [*:*]
-set xrange [-0.6:8.6]
+set xrange [-0.6:6.6]
 plot $task2 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task2 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
      $task2 using 1:5 with points pt 7 ps 1.6 lc rgb '#dd8452' title 'paper (Table 1 mean)'
@@ -86,7 +84,7 @@ set xlabel 'method'
 set title 'synthetic: test decision cost (lower is better)'
 set ylabel 'mean decision cost per instance (task cost units), log scale'
 set logscale y
-set yrange [0.12658448315:*]
+set yrange [0.1165035808:*]
 set xrange [-0.6:8.6]
 plot $task0 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task0 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
@@ -103,7 +101,7 @@ set title 'portfolio: test return, mean realised daily return (fraction; higher 
 set ylabel 'mean realised daily return (fraction of wealth)'
 unset logscale y
 set yrange [*:*]
-set xrange [-0.6:8.6]
+set xrange [-0.6:6.6]
 plot $task2 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task2 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
      $task2 using 1:5 with points pt 7 ps 1.6 lc rgb '#dd8452' title 'paper (Table 1 mean)'
