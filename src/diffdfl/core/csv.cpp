@@ -119,11 +119,12 @@ std::vector<std::string> split_csv_line(std::string_view line, char separator,
   return fields;
 }
 
-CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOptions& options) {
-  CsvTable table;
-  table.source = source;
+namespace {
+
+/// Calls fn(line, line_no) for every line of `text` that is not blank, with 1-based line numbers.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
   size_t line_no = 0;
-  size_t expected = 0;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -131,13 +132,23 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
-    if (trim(line).empty()) continue;
+    if (!trim(line).empty()) fn(line, line_no);
+  }
+}
+
+}  // namespace
+
+CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOptions& options) {
+  CsvTable table;
+  table.source = source;
+  size_t expected = 0;
+  for_each_line(text, [&](std::string_view line, size_t line_no) {
     const std::string where = source + ":" + std::to_string(line_no);
     std::vector<std::string> fields = split_csv_line(line, options.separator, where);
     if (options.has_header && table.header.empty() && table.rows.empty()) {
       table.header = std::move(fields);
       expected = table.header.size();
-      continue;
+      return;
     }
     if (expected == 0) expected = fields.size();
     if (fields.size() != expected) {
@@ -146,7 +157,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
     }
     table.rows.push_back(std::move(fields));
     table.line_numbers.push_back(line_no);
-  }
+  });
   return table;
 }
 
@@ -184,15 +195,7 @@ torch::Tensor parse_numeric_csv(std::string_view text, const std::string& source
   std::vector<std::string> header;
   size_t cols = 0;
   int64_t rows = 0;
-  size_t line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (trim(line).empty()) continue;
+  for_each_line(text, [&](std::string_view line, size_t line_no) {
     const std::string at = source + ":" + std::to_string(line_no);
     const std::vector<std::string> fields = split_csv_line(line, ',', at);
     const bool first = rows == 0 && header.empty();
@@ -201,7 +204,7 @@ torch::Tensor parse_numeric_csv(std::string_view text, const std::string& source
                     [](const std::string& f) { return is_header_name(f); })) {
       header = fields;
       cols = fields.size();
-      continue;
+      return;
     }
     if (cols == 0) cols = fields.size();
     if (fields.size() != cols) {
@@ -214,7 +217,7 @@ torch::Tensor parse_numeric_csv(std::string_view text, const std::string& source
       values.push_back(parse_double(fields[c], where));
     }
     ++rows;
-  }
+  });
   if (rows == 0) {
     fail<DataError>(source, header.empty() ? ": no data rows" : ": header but no data rows");
   }
