@@ -6,6 +6,7 @@
 
 #include "diffdfl/core/error.h"
 #include "diffdfl/data/portfolio.h"
+#include "fuzz_dataset.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -18,11 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const diffdfl::data::PriceTable prices = diffdfl::data::parse_price_table(parts[1], "p.csv");
     const diffdfl::data::Dataset ds =
         diffdfl::data::portfolio_dataset({"tickers.csv", parts[0]}, prices, o);
-    for (const auto* split : {&ds.train, &ds.hold, &ds.test}) {
-      if (!torch::isfinite(split->x).all().item<bool>() ||
-          !torch::isfinite(split->y).all().item<bool>())
-        __builtin_trap();
-    }
+    diffdfl::fuzzing::trap_unless_finite(ds);
   } catch (const diffdfl::Error&) {
   }
   return 0;

@@ -5,6 +5,7 @@
 
 #include "diffdfl/core/error.h"
 #include "diffdfl/data/power.h"
+#include "fuzz_dataset.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -14,11 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         {"holidays.csv", parts[0]}, {{"pjm_load.txt", parts[1]}}, "America/New_York");
     diffdfl::data::PowerOptions o;
     const diffdfl::data::Dataset ds = diffdfl::data::power_dataset(s, o);
-    for (const auto* split : {&ds.train, &ds.hold, &ds.test}) {
-      if (!torch::isfinite(split->x).all().item<bool>() ||
-          !torch::isfinite(split->y).all().item<bool>())
-        __builtin_trap();
-    }
+    diffdfl::fuzzing::trap_unless_finite(ds);
   } catch (const diffdfl::Error&) {
   }
   return 0;
