@@ -3,101 +3,88 @@
 #include <array>
 #include <utility>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 
 namespace diffdfl::dfl {
 
 namespace {
-const std::array<std::pair<Method, const char*>, 9> kNames = {{
-    {Method::kDflDiffusionSf, "dfl-diffusion-sf"},
-    {Method::kDflDiffusionRp, "dfl-diffusion-rp"},
-    {Method::kDflGaussianSf, "dfl-gaussian-sf"},
-    {Method::kDflGaussianRp, "dfl-gaussian-rp"},
-    {Method::kDflMlp, "dfl-mlp"},
-    {Method::kPolicy, "policy"},
-    {Method::kTwoStageDiffusion, "two-stage-diffusion"},
-    {Method::kTwoStageGaussian, "two-stage-gaussian"},
-    {Method::kTwoStageMlp, "two-stage-mlp"},
-}};
-}  // namespace
 
-const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-    for (const auto& [m, n] : kNames)
-      v.emplace_back(n);
+/// One row per method: its name, the predictor it trains and the estimator of its DFL gradient.
+struct MethodRow {
+  Method method;
+  const char* name;
+  PredictorKind predictor;
+  Estimator estimator;
+};
+
+const std::array<MethodRow, 9> kMethods = {{
+    {Method::kDflDiffusionSf, "dfl-diffusion-sf", PredictorKind::kDiffusion,
+     Estimator::kScoreFunction},
+    {Method::kDflDiffusionRp, "dfl-diffusion-rp", PredictorKind::kDiffusion,
+     Estimator::kReparameterization},
+    {Method::kDflGaussianSf, "dfl-gaussian-sf", PredictorKind::kGaussian,
+     Estimator::kScoreFunction},
+    {Method::kDflGaussianRp, "dfl-gaussian-rp", PredictorKind::kGaussian,
+     Estimator::kReparameterization},
+    {Method::kDflMlp, "dfl-mlp", PredictorKind::kMlp, Estimator::kReparameterization},
+    {Method::kPolicy, "policy", PredictorKind::kPolicy, Estimator::kDirect},
+    {Method::kTwoStageDiffusion, "two-stage-diffusion", PredictorKind::kDiffusion,
+     Estimator::kNone},
+    {Method::kTwoStageGaussian, "two-stage-gaussian", PredictorKind::kGaussian, Estimator::kNone},
+    {Method::kTwoStageMlp, "two-stage-mlp", PredictorKind::kMlp, Estimator::kNone},
+}};
+
+const MethodRow& row_of(Method m) {
+  for (const MethodRow& r : kMethods) {
+    if (r.method == m) return r;
+  }
+  fail("unknown method value ", static_cast<int>(m));
+}
+
+const EnumNames<Method>& method_table() {
+  static const EnumNames<Method> names("method", [] {
+    std::vector<std::pair<Method, std::string>> v;
+    for (const MethodRow& r : kMethods)
+      v.emplace_back(r.method, r.name);
     return v;
-  }();
+  }());
   return names;
 }
 
+const EnumNames<PredictorKind>& predictor_table() {
+  static const EnumNames<PredictorKind> names("predictor",
+                                              {{PredictorKind::kMlp, "mlp"},
+                                               {PredictorKind::kGaussian, "gaussian"},
+                                               {PredictorKind::kDiffusion, "diffusion"},
+                                               {PredictorKind::kPolicy, "policy"}});
+  return names;
+}
+
+}  // namespace
+
+const std::vector<std::string>& method_names() {
+  return method_table().list();
+}
+
 Method parse_method(const std::string& name) {
-  for (const auto& [m, n] : kNames) {
-    if (name == n) return m;
-  }
-  std::string valid;
-  for (const auto& n : method_names())
-    valid += (valid.empty() ? "" : ", ") + n;
-  fail("unknown method '", name, "'; valid methods: ", valid);
+  return method_table().parse(name);
 }
 
 std::string to_string(Method m) {
-  for (const auto& [mm, n] : kNames) {
-    if (mm == m) return n;
-  }
-  return "unknown";
+  return method_table().name(m);
 }
 
 std::string to_string(PredictorKind k) {
-  switch (k) {
-    case PredictorKind::kMlp:
-      return "mlp";
-    case PredictorKind::kGaussian:
-      return "gaussian";
-    case PredictorKind::kDiffusion:
-      return "diffusion";
-    case PredictorKind::kPolicy:
-      return "policy";
-  }
-  return "unknown";
+  return predictor_table().name(k);
 }
 
 PredictorKind predictor_kind(Method m) {
-  switch (m) {
-    case Method::kTwoStageMlp:
-    case Method::kDflMlp:
-      return PredictorKind::kMlp;
-    case Method::kTwoStageGaussian:
-    case Method::kDflGaussianRp:
-    case Method::kDflGaussianSf:
-      return PredictorKind::kGaussian;
-    case Method::kTwoStageDiffusion:
-    case Method::kDflDiffusionRp:
-    case Method::kDflDiffusionSf:
-      return PredictorKind::kDiffusion;
-    case Method::kPolicy:
-      return PredictorKind::kPolicy;
-  }
-  return PredictorKind::kMlp;
+  return row_of(m).predictor;
 }
 
 Estimator estimator(Method m) {
-  switch (m) {
-    case Method::kTwoStageMlp:
-    case Method::kTwoStageGaussian:
-    case Method::kTwoStageDiffusion:
-      return Estimator::kNone;
-    case Method::kDflMlp:
-    case Method::kDflGaussianRp:
-    case Method::kDflDiffusionRp:
-      return Estimator::kReparameterization;
-    case Method::kDflGaussianSf:
-    case Method::kDflDiffusionSf:
-      return Estimator::kScoreFunction;
-    case Method::kPolicy:
-      return Estimator::kDirect;
-  }
-  return Estimator::kNone;
+  return row_of(m).estimator;
 }
 
 bool uses_pretraining(Method m) {

@@ -3,19 +3,26 @@
 #include <cmath>
 #include <utility>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/tensor_checks.h"
 
 namespace diffdfl::models {
 
-std::string to_string(ElboWeighting w) {
-  return w == ElboWeighting::kUnit ? "unit" : "lambda";
+namespace {
+const EnumNames<ElboWeighting>& elbo_weighting_names() {
+  static const EnumNames<ElboWeighting> names(
+      "ELBO weighting", {{ElboWeighting::kUnit, "unit"}, {ElboWeighting::kLambda, "lambda"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(ElboWeighting value) {
+  return elbo_weighting_names().name(value);
 }
 
 ElboWeighting parse_elbo_weighting(const std::string& name) {
-  if (name == "unit") return ElboWeighting::kUnit;
-  if (name == "lambda") return ElboWeighting::kLambda;
-  fail("ELBO weighting '", name, "' is not valid; use unit or lambda");
+  return elbo_weighting_names().parse(name);
 }
 
 void ElboOptions::validate() const {

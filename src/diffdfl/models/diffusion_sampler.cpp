@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/models/silu_layer_norm.h"
 
@@ -173,14 +174,20 @@ class CheckpointedReverse : public torch::autograd::Function<CheckpointedReverse
 
 }  // namespace
 
-std::string to_string(SamplerKind kind) {
-  return kind == SamplerKind::kDdim ? "ddim" : "ddpm";
+namespace {
+const EnumNames<SamplerKind>& sampler_kind_names() {
+  static const EnumNames<SamplerKind> names(
+      "sampler", {{SamplerKind::kDdim, "ddim"}, {SamplerKind::kDdpm, "ddpm"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(SamplerKind value) {
+  return sampler_kind_names().name(value);
 }
 
 SamplerKind parse_sampler_kind(const std::string& name) {
-  if (name == "ddim") return SamplerKind::kDdim;
-  if (name == "ddpm") return SamplerKind::kDdpm;
-  fail("sampler '", name, "' is not valid; use ddim or ddpm");
+  return sampler_kind_names().parse(name);
 }
 
 void SamplerOptions::validate() const {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/models/silu_layer_norm.h"
 
@@ -10,14 +11,20 @@ namespace diffdfl::models {
 
 namespace nn = torch::nn;
 
-std::string to_string(InputNorm norm) {
-  return norm == InputNorm::kJoint ? "joint" : "context";
+namespace {
+const EnumNames<InputNorm>& input_norm_names() {
+  static const EnumNames<InputNorm> names(
+      "input normalisation", {{InputNorm::kJoint, "joint"}, {InputNorm::kContext, "context"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(InputNorm value) {
+  return input_norm_names().name(value);
 }
 
 InputNorm parse_input_norm(const std::string& name) {
-  if (name == "joint") return InputNorm::kJoint;
-  if (name == "context") return InputNorm::kContext;
-  fail("input normalisation '", name, "' is not valid; use joint or context");
+  return input_norm_names().parse(name);
 }
 
 void EpsNetworkOptions::validate() const {

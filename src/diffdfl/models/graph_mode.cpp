@@ -1,26 +1,26 @@
 #include "diffdfl/models/graph_mode.h"
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 
 namespace diffdfl::models {
 
-std::string to_string(GraphMode mode) {
-  switch (mode) {
-    case GraphMode::kNone:
-      return "none";
-    case GraphMode::kFull:
-      return "full";
-    case GraphMode::kCheckpointed:
-      return "checkpointed";
-  }
-  return "?";
+namespace {
+const EnumNames<GraphMode>& graph_mode_names() {
+  static const EnumNames<GraphMode> names("graph mode",
+                                          {{GraphMode::kNone, "none"},
+                                           {GraphMode::kFull, "full"},
+                                           {GraphMode::kCheckpointed, "checkpointed"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(GraphMode value) {
+  return graph_mode_names().name(value);
 }
 
 GraphMode parse_graph_mode(const std::string& name) {
-  if (name == "none") return GraphMode::kNone;
-  if (name == "full") return GraphMode::kFull;
-  if (name == "checkpointed") return GraphMode::kCheckpointed;
-  fail("graph mode '", name, "' is not valid; use none, full or checkpointed");
+  return graph_mode_names().parse(name);
 }
 
 }  // namespace diffdfl::models

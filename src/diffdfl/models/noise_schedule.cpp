@@ -2,18 +2,25 @@
 
 #include <cmath>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 
 namespace diffdfl::models {
 
-std::string to_string(BetaSchedule kind) {
-  return kind == BetaSchedule::kLinear ? "linear" : "cosine";
+namespace {
+const EnumNames<BetaSchedule>& beta_schedule_names() {
+  static const EnumNames<BetaSchedule> names(
+      "beta schedule", {{BetaSchedule::kLinear, "linear"}, {BetaSchedule::kCosine, "cosine"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(BetaSchedule value) {
+  return beta_schedule_names().name(value);
 }
 
 BetaSchedule parse_beta_schedule(const std::string& name) {
-  if (name == "linear") return BetaSchedule::kLinear;
-  if (name == "cosine") return BetaSchedule::kCosine;
-  fail("beta schedule '", name, "' is not valid; use linear or cosine");
+  return beta_schedule_names().parse(name);
 }
 
 void NoiseScheduleOptions::validate() const {

@@ -1,27 +1,27 @@
 #include "diffdfl/models/policy.h"
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/tensor_checks.h"
 
 namespace diffdfl::models {
 
-std::string to_string(PolicyOutput output) {
-  switch (output) {
-    case PolicyOutput::kRaw:
-      return "raw";
-    case PolicyOutput::kBox:
-      return "box";
-    case PolicyOutput::kSimplex:
-      return "simplex";
-  }
-  return "?";
+namespace {
+const EnumNames<PolicyOutput>& policy_output_names() {
+  static const EnumNames<PolicyOutput> names("policy output",
+                                             {{PolicyOutput::kRaw, "raw"},
+                                              {PolicyOutput::kBox, "box"},
+                                              {PolicyOutput::kSimplex, "simplex"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(PolicyOutput value) {
+  return policy_output_names().name(value);
 }
 
 PolicyOutput parse_policy_output(const std::string& name) {
-  if (name == "raw") return PolicyOutput::kRaw;
-  if (name == "box") return PolicyOutput::kBox;
-  if (name == "simplex") return PolicyOutput::kSimplex;
-  fail("policy output '", name, "' is not valid; use raw, box or simplex");
+  return policy_output_names().parse(name);
 }
 
 void PolicyOptions::validate() const {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 
 namespace diffdfl::models {
@@ -25,27 +26,23 @@ double quantile_linear(const torch::Tensor& v, double q) {
 }
 }  // namespace
 
-std::string to_string(TimestepSamplerKind kind) {
-  switch (kind) {
-    case TimestepSamplerKind::kUniform:
-      return "uniform";
-    case TimestepSamplerKind::kSweep:
-      return "sweep";
-    case TimestepSamplerKind::kSecondMoment:
-      return "second_moment";
-    case TimestepSamplerKind::kSecondMomentPower:
-      return "second_moment_power";
-  }
-  return "?";
+namespace {
+const EnumNames<TimestepSamplerKind>& timestep_sampler_names() {
+  static const EnumNames<TimestepSamplerKind> names(
+      "timestep sampler", {{TimestepSamplerKind::kUniform, "uniform"},
+                           {TimestepSamplerKind::kSweep, "sweep"},
+                           {TimestepSamplerKind::kSecondMoment, "second_moment"},
+                           {TimestepSamplerKind::kSecondMomentPower, "second_moment_power"}});
+  return names;
+}
+}  // namespace
+
+std::string to_string(TimestepSamplerKind value) {
+  return timestep_sampler_names().name(value);
 }
 
 TimestepSamplerKind parse_timestep_sampler(const std::string& name) {
-  if (name == "uniform") return TimestepSamplerKind::kUniform;
-  if (name == "sweep") return TimestepSamplerKind::kSweep;
-  if (name == "second_moment") return TimestepSamplerKind::kSecondMoment;
-  if (name == "second_moment_power") return TimestepSamplerKind::kSecondMomentPower;
-  fail("timestep sampler '", name,
-       "' is not valid; use uniform, second_moment or second_moment_power");
+  return timestep_sampler_names().parse(name);
 }
 
 void TimestepSamplerOptions::validate() const {

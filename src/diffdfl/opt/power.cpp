@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/opt/ipm.h"
 #include "diffdfl/opt/power_dp.h"
@@ -47,28 +48,26 @@ void for_each_instance(int64_t B, const Fn& fn) {
 
 }  // namespace
 
-const std::vector<std::string>& power_gradient_names() {
-  static const std::vector<std::string> names = {"reference", "exact", "smoothed"};
+namespace {
+const EnumNames<PowerGradient>& gradient_names() {
+  static const EnumNames<PowerGradient> names("power gradient mode",
+                                              {{PowerGradient::kReference, "reference"},
+                                               {PowerGradient::kExact, "exact"},
+                                               {PowerGradient::kSmoothed, "smoothed"}});
   return names;
+}
+}  // namespace
+
+const std::vector<std::string>& power_gradient_names() {
+  return gradient_names().list();
 }
 
 PowerGradient parse_power_gradient(const std::string& name) {
-  if (name == "reference") return PowerGradient::kReference;
-  if (name == "exact") return PowerGradient::kExact;
-  if (name == "smoothed") return PowerGradient::kSmoothed;
-  fail("power gradient mode '", name, "' is not valid; use reference, exact or smoothed");
+  return gradient_names().parse(name);
 }
 
 const char* to_string(PowerGradient g) {
-  switch (g) {
-    case PowerGradient::kExact:
-      return "exact";
-    case PowerGradient::kSmoothed:
-      return "smoothed";
-    case PowerGradient::kReference:
-      break;
-  }
-  return "reference";
+  return gradient_names().name(g).c_str();
 }
 
 void PowerOptions::validate() const {
