@@ -11,34 +11,14 @@
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/dfl/run_config.h"
-#include "diffdfl/tasks/programs.h"
+#include "diffdfl/tasks/task.h"
 #include "fuzz_util.h"
-
-namespace {
-
-/// deep_merge of experiment/presets.h (objects recursively, everything else replaced), repeated
-/// here so that this target needs no more than the dfl and tasks layers.
-void deep_merge(nlohmann::json& base, const nlohmann::json& patch) {
-  if (!patch.is_object() || !base.is_object()) {
-    base = patch;
-    return;
-  }
-  for (const auto& [key, value] : patch.items()) {
-    if (value.is_object() && base.contains(key) && base[key].is_object()) {
-      deep_merge(base[key], value);
-    } else {
-      base[key] = value;
-    }
-  }
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto parts = diffdfl::fuzzing::split_parts(data, size, 2);
   nlohmann::json cfg = {{"task", "power"}, {"method", "dfl-mlp"}, {"preset", "fuzz"}, {"seed", 1}};
   const nlohmann::json file = nlohmann::json::parse(parts[0], nullptr, /*allow_exceptions=*/false);
-  if (!file.is_discarded() && file.is_object()) deep_merge(cfg, file);
+  if (!file.is_discarded() && file.is_object()) diffdfl::deep_merge(cfg, file);
   try {
     std::istringstream sets(parts[1]);
     for (std::string line; std::getline(sets, line);)

@@ -147,4 +147,18 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
   }
 }
 
+void deep_merge(nlohmann::json& base, const nlohmann::json& patch) {
+  if (!patch.is_object() || !base.is_object()) {
+    base = patch;
+    return;
+  }
+  for (const auto& [key, value] : patch.items()) {
+    if (value.is_object() && base.contains(key) && base[key].is_object()) {
+      deep_merge(base[key], value);
+    } else {
+      base[key] = value;
+    }
+  }
+}
+
 }  // namespace diffdfl

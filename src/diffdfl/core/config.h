@@ -49,6 +49,10 @@ class ConfigReader {
   std::set<std::string> used_;
 };
 
+/// Merges `patch` into `base`: objects recursively, everything else replaced (how presets, config
+/// files and overrides combine).
+void deep_merge(nlohmann::json& base, const nlohmann::json& patch);
+
 /// Applies one "a.b.c=value" override to `config`, creating objects along the path. The value is
 /// parsed as JSON when it is valid JSON (numbers, true/false, null, quoted strings, arrays), else
 /// taken as a string. Throws ConfigError for a malformed override.

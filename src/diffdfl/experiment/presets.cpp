@@ -8,8 +8,8 @@
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
-#include "diffdfl/data/dataset.h"
 #include "diffdfl/dfl/method.h"
+#include "diffdfl/tasks/task.h"
 
 namespace fs = std::filesystem;
 
@@ -40,7 +40,7 @@ bool known(const std::vector<std::string>& names, const std::string& name) {
 /// A misspelt task or method under "tasks", "methods" or "task_methods" would silently never
 /// apply: each key must name a task, a method, or "task/method".
 void check_section_keys(const nlohmann::json& file, const std::string& path) {
-  const std::vector<std::string>& tasks = data::task_names();
+  const std::vector<std::string>& tasks = tasks::task_names();
   const std::vector<std::string>& methods = dfl::method_names();
   const auto check = [&](const std::string& section, const std::string& what,
                          const std::string& valid,
@@ -68,20 +68,6 @@ void check_section_keys(const nlohmann::json& file, const std::string& path) {
 }
 
 }  // namespace
-
-void deep_merge(nlohmann::json& base, const nlohmann::json& patch) {
-  if (!patch.is_object() || !base.is_object()) {
-    base = patch;
-    return;
-  }
-  for (const auto& [key, value] : patch.items()) {
-    if (value.is_object() && base.contains(key) && base[key].is_object()) {
-      deep_merge(base[key], value);
-    } else {
-      base[key] = value;
-    }
-  }
-}
 
 std::vector<std::string> preset_names(const std::string& config_dir) {
   std::vector<std::string> names;

@@ -23,9 +23,6 @@
 
 namespace diffdfl::experiment {
 
-/// Merges `patch` into `base`: objects recursively, everything else replaced.
-void deep_merge(nlohmann::json& base, const nlohmann::json& patch);
-
 /// Names of the presets found in `config_dir` (files <name>.json).
 std::vector<std::string> preset_names(const std::string& config_dir);
 

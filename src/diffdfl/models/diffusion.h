@@ -4,13 +4,13 @@
 //   sample         DDIM(η, S strided steps) or DDPM ancestral (diffusion_sampler.h); graph modes
 //                  none / full / checkpointed (same gradient as full, O(√S) activations)
 //   log_density    the ELBO surrogate Ê(ŷ | x) = −Σ_k c_k ‖ε_θ(y_k, t_k, x) − ε_k‖² with
-//                  y_k = √ᾱ_{t_k} ŷ + √(1−ᾱ_{t_k}) ε_k,
-//                  over K draws (t_k, ε_k) per sample; c_k = 1/K for uniform t (the reference), the
-//                  importance-sampling coefficients of timestep_sampler.h otherwise, times
-//                  T·λ_{t_k} with ElboWeighting::kLambda (then Ê is an unbiased estimate of the
-//                  true variational bound Σ_t −λ_t E‖ε_θ − ε‖², up to θ-independent constants). Ê
-//                  carries no Jacobian term for the target transform (it is a surrogate defined up
-//                  to θ-independent constants).
+//                  y_k = √ᾱ_{t_k} ŷ + √(1−ᾱ_{t_k}) ε_k, over K draws (t_k, ε_k) per sample;
+//                  c_k = 1/K for uniform t (the reference), the importance-sampling
+//                  coefficients of timestep_sampler.h otherwise, times T·λ_{t_k} with
+//                  ElboWeighting::kLambda (then Ê is an unbiased estimate of the true variational
+//                  bound Σ_t −λ_t E‖ε_θ − ε‖², up to θ-independent constants). Ê carries no
+//                  Jacobian term for the target transform (it is a surrogate defined up to
+//                  θ-independent constants).
 //   surrogate_backward  S = scale·Σ w_bm Ê_bm, back-propagated chunk by chunk (≤ elbo.chunk_rows
 //                  network rows at a time) so that B·M·K rows never live at once.
 // Randomness (t, ε, sampler noise) comes from the global generators (t always from the CPU one);

@@ -1,9 +1,8 @@
 // PolicyNet: the direct decision baseline x → z (as in the authors' code), feasible by construction
 // where the output transform allows it (docs/models.md §3):
 //   kBox      z = lower + (upper − lower)·sigmoid(·)   (synthetic: [0, C]^n)
-//   kSimplex  z = softmax(·)                            (portfolio: Σz = 1, 0 ≤ z ≤ 1; a cap below
-//   1
-//                                                        is NOT enforced by softmax)
+//   kSimplex  z = softmax(·)                            (portfolio: Σz = 1, 0 ≤ z ≤ 1; a cap
+//                                                        below 1 is NOT enforced by softmax)
 //   kRaw      z unconstrained (power: the ramp projection goes through the decision layer in the
 //             training layer; models must not depend on opt)
 // Trunk: x → [Linear(→W) → (BatchNorm1d) → ReLU] × hidden_layers → Linear(W→z_dim); BatchNorm
