@@ -9,12 +9,11 @@
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/csv.h"
 #include "diffdfl/core/error.h"
-#include "diffdfl/tasks/programs.h"
+#include "diffdfl/tasks/task.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  static const char* const tasks[] = {"synthetic", "synthetic-contextual", "power", "portfolio"};
   static const char* const gradients[] = {"reference", "exact", "smoothed"};
   const auto parts = diffdfl::fuzzing::split_parts(data + 1, size - 1, 3);
   try {
@@ -26,8 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const torch::Tensor samples = diffdfl::parse_numeric_csv(parts[1], "samples.csv");
     if (samples.size(1) > diffdfl::tasks::kMaxDecisionDim || samples.size(0) > 512) return 0;
     diffdfl::ConfigReader reader(config, "--set");
-    const auto layer =
-        diffdfl::tasks::make_decision_layer(tasks[data[0] % 4], samples.size(1), reader);
+    const auto layer = diffdfl::tasks::make_decision_layer(
+        diffdfl::tasks::task_names()[data[0] % diffdfl::tasks::task_names().size()],
+        samples.size(1), reader);
     reader.finish();
     diffdfl::opt::Solution sol;
     const torch::Tensor y = samples.unsqueeze(0).clone().requires_grad_(true);

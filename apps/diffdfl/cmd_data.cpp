@@ -4,17 +4,21 @@
 
 #include <string>
 
+#include <algorithm>
+#include <utility>
+
 #include "commands.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/data/dataset.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
 /// Registers --task, --seed, --assets, --verified-only and --data-dir on `cmd`.
-void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir) {
+void add_dataset_flags(CLI::App& cmd, tasks::DatasetOptions& dataset, std::string& data_dir) {
   cmd.add_option("--task", dataset.task, "Task")
       ->required()
-      ->check(CLI::IsMember(data::task_names()));
+      ->check(CLI::IsMember(tasks::task_names()));
   cmd.add_option("--seed", dataset.seed, "Seed that fixes every random choice of the data")
       ->check(seed_value())
       ->capture_default_str();
@@ -28,19 +32,23 @@ void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string
 }
 
 /// Checks flag combinations that only the command line can get wrong, then loads the dataset.
-data::Dataset load_selected_dataset(const CLI::App& cmd, data::DatasetOptions dataset,
+data::Dataset load_selected_dataset(const CLI::App& cmd, tasks::DatasetOptions dataset,
                                     const std::string& data_dir) {
-  if (dataset.task != "portfolio") {
-    for (const char* flag : {"--assets", "--verified-only"}) {
-      if (cmd.count(flag) > 0) {
-        fail<InvalidArgument>(flag, " applies only to --task portfolio (got --task ", dataset.task,
-                              ")");
-      }
+  const std::vector<std::string>& keys = tasks::find_task(dataset.task).data_keys;
+  for (const auto& [flag, key] : {std::pair<const char*, const char*>{"--assets", "n_assets"},
+                                  {"--verified-only", "verified_only"}}) {
+    if (cmd.count(flag) == 0 || std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    std::string readers;
+    for (const tasks::Task& t : tasks::all_tasks()) {
+      if (std::find(t.data_keys.begin(), t.data_keys.end(), key) != t.data_keys.end())
+        readers += (readers.empty() ? "" : " or ") + t.name;
     }
+    fail<InvalidArgument>(flag, " applies only to --task ", readers, " (got --task ", dataset.task,
+                          ")");
   }
   if (dataset.n_assets < 1) fail<InvalidArgument>("--assets must be >= 1, got ", dataset.n_assets);
   dataset.data_dir = resolve_data_dir(data_dir);
-  return data::load_dataset(dataset);
+  return tasks::load_dataset(dataset);
 }
 
 void setup_data_command(CLI::App& app) {

@@ -14,13 +14,14 @@
 #include "commands.h"
 #include "diffdfl/core/atomic_file.h"
 #include "diffdfl/data/dataset.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
 namespace {
 
 struct DataExportOptions {
-  data::DatasetOptions dataset;
+  tasks::DatasetOptions dataset;
   std::string data_dir;  ///< --data-dir as given
   std::string split;
   std::string out;

@@ -9,13 +9,14 @@
 
 #include "commands.h"
 #include "diffdfl/data/dataset.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
 namespace {
 
 struct DataSummaryOptions {
-  data::DatasetOptions dataset;
+  tasks::DatasetOptions dataset;
   std::string data_dir;  ///< --data-dir as given
 };
 
@@ -56,13 +57,8 @@ void run_data_summary(const CLI::App& cmd, const DataSummaryOptions& opts) {
   if (ds.meta.contains("standardization") && !ds.meta["standardization"].is_null()) {
     out["standardized_on"] = ds.meta["standardization"]["fit_rows"];
   }
-  if (ds.task == "portfolio") {
-    // Mean over dates of max_a y: the return of the hindsight-optimal (all-in) portfolio.
-    nlohmann::json best;
-    for (const char* name : {"train", "hold", "test"}) {
-      best[name] = std::get<0>(ds.split(name).y.max(1)).mean().item<double>();
-    }
-    out["hindsight_mean_return"] = best;
+  if (const tasks::Task& task = tasks::find_task(ds.task); task.data_summary) {
+    out.update(task.data_summary(ds));
   }
   std::cout << out.dump(2) << "\n";
 }

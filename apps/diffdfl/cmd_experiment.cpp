@@ -22,6 +22,7 @@
 #include "diffdfl/core/error.h"
 #include "diffdfl/experiment/gradcos.h"
 #include "diffdfl/experiment/presets.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
@@ -108,7 +109,7 @@ void setup_gradcos(CLI::App& experiment) {
   cmd->add_option("--preset", opts->preset, "(a) preset for the task's diffusion model")
       ->capture_default_str();
   cmd->add_option("--task", opts->task, "(a) the DFL task")
-      ->check(CLI::IsMember(data::task_names()))
+      ->check(CLI::IsMember(tasks::task_names()))
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "seed of both parts")
       ->check(seed_value())

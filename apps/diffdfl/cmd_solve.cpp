@@ -20,9 +20,8 @@
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/csv.h"
 #include "diffdfl/core/error.h"
-#include "diffdfl/data/dataset.h"
 #include "diffdfl/opt/power.h"
-#include "diffdfl/tasks/programs.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
@@ -132,7 +131,7 @@ void setup_solve_command(CLI::App& app) {
       app.add_subcommand("solve", "Solve one context's stochastic program from samples");
   cmd->add_option("--task", opts->task, "Task whose program to solve")
       ->required()
-      ->check(CLI::IsMember(data::task_names()));
+      ->check(CLI::IsMember(tasks::task_names()));
   cmd->add_option("--samples", opts->samples, "CSV of M samples (rows) x n_y (columns)")
       ->required();
   cmd->add_option("--upstream", opts->upstream, "CSV with one row dl/dz: also print the gradients");

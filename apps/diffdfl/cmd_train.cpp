@@ -18,6 +18,7 @@
 #include "diffdfl/dfl/method.h"
 #include "diffdfl/experiment/presets.h"
 #include "diffdfl/experiment/run.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
@@ -125,8 +126,8 @@ void setup_train_command(CLI::App& app) {
   auto opts = std::make_shared<TrainOptions>();
   CLI::App* cmd =
       app.add_subcommand("train", "Train one method on one task (writes a run directory)");
-  cmd->add_option("--task", opts->task, "synthetic, synthetic-contextual, power or portfolio")
-      ->check(CLI::IsMember(data::task_names()));
+  cmd->add_option("--task", opts->task, tasks::joined_task_names())
+      ->check(CLI::IsMember(tasks::task_names()));
   cmd->add_option("--method", opts->method, "one of the nine methods (see README)")
       ->check(CLI::IsMember(dfl::method_names()));
   cmd->add_option("--preset", opts->preset, "smoke (seconds), cpu (minutes), paper (GPU scale)")

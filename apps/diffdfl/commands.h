@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "diffdfl/data/dataset.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::cli {
 
@@ -62,9 +63,9 @@ std::string resolve_config_dir(const std::string& flag_value);
 std::string resolve_cache_dir(const std::string& flag_value);
 
 /// Registers --task, --seed, --assets, --verified-only and --data-dir on `cmd` (cmd_data.cpp).
-void add_dataset_flags(CLI::App& cmd, data::DatasetOptions& dataset, std::string& data_dir);
+void add_dataset_flags(CLI::App& cmd, tasks::DatasetOptions& dataset, std::string& data_dir);
 /// Checks flag combinations only the command line can get wrong, then loads the dataset.
-data::Dataset load_selected_dataset(const CLI::App& cmd, data::DatasetOptions dataset,
+data::Dataset load_selected_dataset(const CLI::App& cmd, tasks::DatasetOptions dataset,
                                     const std::string& data_dir);
 
 /// Applies every `--set key=value` to `config` (ConfigError naming a malformed one).

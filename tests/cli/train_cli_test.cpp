@@ -98,6 +98,9 @@ TEST(TrainCli, EveryMethodOnPower) {
 TEST(TrainCli, EveryMethodOnPortfolio) {
   run_every_method("portfolio");
 }
+TEST(TrainCli, EveryMethodOnNewsvendor) {
+  run_every_method("newsvendor");
+}
 
 /// The metrics and curve of a run without the fields that measure time or memory.
 std::pair<json, std::vector<std::string>> comparable(const fs::path& dir) {

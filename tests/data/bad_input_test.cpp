@@ -48,11 +48,10 @@ std::string shipped(const std::string& rel) {
 }
 
 TEST(BadInput, MissingDataDirectorySuggestsDataDir) {
-  DatasetOptions o;
-  o.task = "power";
+  PowerOptions o;
   o.data_dir = "/nonexistent/diffdfl-data";
   expect_error<DataError>(
-      [&] { load_dataset(o); },
+      [&] { load_power(o); },
       {"data directory '/nonexistent/diffdfl-data' does not exist", "--data-dir"});
 }
 

@@ -170,17 +170,5 @@ TEST(Synthetic, OptionsValidationNamesTheField) {
   expect_error<InvalidArgument>([&] { make_synthetic(o); }, {"SyntheticOptions.scale", "high"});
 }
 
-TEST(Synthetic, DispatcherBuildsBothVariants) {
-  DatasetOptions o;
-  o.task = "synthetic-contextual";
-  o.seed = 3;
-  const Dataset ds = load_dataset(o);
-  EXPECT_EQ(ds.task, "synthetic-contextual");
-  EXPECT_EQ(ds.meta["seed"], 3);
-  o.task = "nonsense";
-  expect_error<InvalidArgument>([&] { load_dataset(o); },
-                                {"DatasetOptions.task", "'nonsense'", "synthetic-contextual"});
-}
-
 }  // namespace
 }  // namespace diffdfl::data

@@ -6,20 +6,10 @@
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/seed.h"
 #include "diffdfl/core/sha256.h"
-#include "diffdfl/data/portfolio.h"
-#include "diffdfl/data/power.h"
-#include "diffdfl/data/synthetic.h"
 
 namespace diffdfl::data {
 
 namespace {
-
-std::string joined_task_names() {
-  std::string out;
-  for (const auto& t : task_names())
-    out += (out.empty() ? "" : ", ") + t;
-  return out;
-}
 
 /// Neumaier's compensated summation: the error of the running sum is carried separately, so the
 /// result is as if summed in higher precision, and it depends on nothing but the order of the
@@ -54,46 +44,6 @@ const Split& Dataset::split(const std::string& name) const {
   if (name == "hold") return hold;
   if (name == "test") return test;
   fail<InvalidArgument>("unknown split '", name, "'; expected train, hold or test");
-}
-
-const std::vector<std::string>& task_names() {
-  static const std::vector<std::string> names = {"synthetic", "synthetic-contextual", "power",
-                                                 "portfolio"};
-  return names;
-}
-
-void DatasetOptions::validate() const {
-  const auto& names = task_names();
-  if (std::find(names.begin(), names.end(), task) == names.end()) {
-    fail<InvalidArgument>("DatasetOptions.task: unknown task '", task, "'; expected one of ",
-                          joined_task_names());
-  }
-  DIFFDFL_CHECK(!data_dir.empty(), "DatasetOptions.data_dir must not be empty");
-  DIFFDFL_CHECK(n_assets >= 1, "DatasetOptions.n_assets must be >= 1, got ", n_assets);
-}
-
-Dataset load_dataset(const DatasetOptions& options) {
-  options.validate();
-  if (options.task == "synthetic" || options.task == "synthetic-contextual") {
-    SyntheticOptions o;
-    o.seed = options.seed;
-    o.contextual = options.task == "synthetic-contextual";
-    return make_synthetic(o);
-  }
-  if (options.task == "power") {
-    PowerOptions o;
-    o.seed = options.seed;
-    o.data_dir = options.data_dir;
-    o.verify_checksums = options.verify_checksums;
-    return load_power(o);
-  }
-  PortfolioOptions o;
-  o.seed = options.seed;
-  o.data_dir = options.data_dir;
-  o.n_assets = options.n_assets;
-  o.verified_only = options.verified_only;
-  o.verify_checksums = options.verify_checksums;
-  return load_portfolio(o);
 }
 
 std::string digest(const Split& split) {

@@ -1,20 +1,15 @@
-// A task's data: train / hold / test tensors (x, y) plus metadata, built from one seed.
+// A task's data: train / hold / test tensors (x, y) plus metadata, built from one seed. Each task's
+// loader lives in its own file (synthetic.h, power.h, portfolio.h, newsvendor.h; docs/data.md
+// describes each pipeline); tasks/task.h maps a task name to its loader.
 //
 // Example:
-//   diffdfl::data::DatasetOptions opts;
-//   opts.task = "power";
+//   diffdfl::data::PowerOptions opts;
 //   opts.seed = 1;
 //   opts.data_dir = "data";
-//   diffdfl::data::Dataset ds = diffdfl::data::load_dataset(opts);
+//   diffdfl::data::Dataset ds = diffdfl::data::load_power(opts);
 //   torch::Tensor x = ds.train.x;   // [2042, 149] float64, standardised with training statistics
 //   torch::Tensor y = ds.train.y;   // [2042, 24]  float64, raw units (GW)
 //   const auto& test = ds.split("test");
-//
-// The four tasks (docs/data.md describes each pipeline):
-//   "synthetic"             allocation data of the reference, y independent of x   (synthetic.h)
-//   "synthetic-contextual"  the same marginal of y, but the low mode's probability depends on x
-//   "power"                 PJM hourly load, day-ahead features                     (power.h)
-//   "portfolio"             S&P 500 daily returns of n seeded assets               (portfolio.h)
 #pragma once
 
 #include <torch/torch.h>
@@ -50,7 +45,7 @@ struct Split {
 ///   ds.meta["seed"];           // 1
 ///   ds.split("hold").size();   // 160
 struct Dataset {
-  std::string task;  ///< "synthetic", "synthetic-contextual", "power" or "portfolio"
+  std::string task;  ///< the task name (tasks/task.h)
   Split train, hold, test;
   int64_t x_dim = 0;
   int64_t y_dim = 0;
@@ -70,42 +65,14 @@ struct SourceText {
   std::string text;
 };
 
-/// The task names accepted by load_dataset: synthetic, synthetic-contextual, power, portfolio.
-const std::vector<std::string>& task_names();
-
-/// What load_dataset needs: the task, one seed that fixes every random choice, and where the data
-/// is.
-///
-/// Example:
-///   DatasetOptions o;
-///   o.task = "portfolio";
-///   o.n_assets = 20;
-///   o.verified_only = true;   // draw the 20 assets from the 191 cross-checked tickers
-///   o.validate();             // InvalidArgument naming the bad field, e.g. "DatasetOptions.task"
-struct DatasetOptions {
-  std::string task = "synthetic";
-  uint64_t seed = 1;
-  std::string data_dir = "data";  ///< the folder holding SHA256SUMS, power_sched/, stock_portfolio/
-  int64_t n_assets = 50;          ///< portfolio only: assets drawn from the pool
-  bool verified_only = false;     ///< portfolio only: draw from the verified tickers
-  bool verify_checksums = true;   ///< check every file read against <data_dir>/SHA256SUMS
-
-  void validate() const;
-};
-
 /// SHA-256 of a split's x then y (the shape, dtype and bytes of each), in lower-case hex. It keys
 /// the pretrained-model cache (experiment::training_data_digest) and `diffdfl data summary` prints
 /// it for the training split: the data pipeline is bit-identical across x86-64 machines and thread
 /// counts (docs/data.md, "Reproducibility"), so equal digests mean equal data.
 ///
 /// Example:
-///   std::string d = digest(load_dataset(o).train);   // "3f5c…" (64 hex digits)
+///   std::string d = digest(ds.train);   // "3f5c…" (64 hex digits)
 std::string digest(const Split& split);
-
-/// Builds the dataset of `options.task` (dispatches to make_synthetic / load_power /
-/// load_portfolio). Throws InvalidArgument for bad options and DataError for missing, altered or
-/// malformed data files.
-Dataset load_dataset(const DatasetOptions& options);
 
 /// Per-column standardisation z = (x − mean) / std with statistics fitted on some rows. The
 /// standard deviation is the population one (ddof = 0); a constant column (std ≤ 1e-12·max(1,

@@ -1,9 +1,9 @@
 // What the trainer needs from a task: the decision layer, the realised cost of a decision, the
-// policy baseline's feasibility map, and the task's extra metrics. Built by the experiment layer
-// from a task name and config (experiment/task_setup.h).
+// policy baseline's feasibility map, and the task's extra metrics. Each task builds its own from
+// its registry entry (tasks/task.h), which sits above this layer.
 //
 // Example:
-//   dfl::DecisionProblem p = experiment::make_problem(cfg, dataset);
+//   dfl::DecisionProblem p = tasks::make_problem("power", program, solver, /*n_y=*/24).problem;
 //   torch::Tensor z = p.layer->solve(samples).z;      // [B, n_z]
 //   torch::Tensor c = p.cost(y_true, z);               // [B] realised cost, differentiable in z
 #pragma once

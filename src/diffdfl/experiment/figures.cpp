@@ -13,6 +13,7 @@
 #include "diffdfl/core/csv.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/data/dataset.h"
+#include "diffdfl/tasks/task.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -97,7 +98,7 @@ PlotFiles plot_curves(const std::vector<std::string>& run_dirs, const std::strin
   const bool one_task = tasks.size() == 1 && !tasks.begin()->empty();
   // Colour by task and method (in table order), dash by seed; the key lists the runs in that order.
   const auto order_key = [](const Curve& c) {
-    return std::make_tuple(order_rank(data::task_names(), c.label.task), c.label.task,
+    return std::make_tuple(order_rank(tasks::task_names(), c.label.task), c.label.task,
                            order_rank(table_method_order(), c.label.method), c.label.method,
                            c.label.seed, c.dir);
   };

@@ -26,6 +26,7 @@
 #include "diffdfl/experiment/task_setup.h"
 #include "diffdfl/models/diffusion.h"
 #include "diffdfl/models/timestep_sampler.h"
+#include "diffdfl/tasks/task.h"
 
 namespace fs = std::filesystem;
 
@@ -213,7 +214,7 @@ SfRpResult run_sf_vs_rp(const SfRpOptions& options) {
   if (cfg.threads > 0) torch::set_num_threads(static_cast<int>(cfg.threads));
   result.run_config = cfg.to_json();
 
-  const data::Dataset ds = data::load_dataset(dataset_options(cfg, options.paths.data_dir));
+  const data::Dataset ds = tasks::load_dataset(dataset_options(cfg, options.paths.data_dir));
   const dfl::DecisionProblem problem = make_problem(cfg, ds.y_dim);
   seed_global(derive_seed(cfg.seed, "init"));
   std::unique_ptr<models::Predictor> pred = dfl::make_predictor(cfg, ds.x_dim, ds.y_dim, device);

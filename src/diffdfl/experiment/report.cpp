@@ -16,6 +16,7 @@
 #include "diffdfl/core/csv.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/data/dataset.h"
+#include "diffdfl/tasks/task.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -287,9 +288,9 @@ PaperNumbers load_paper_numbers(const fs::path& file) {
   if (!j.contains("tasks") || !j["tasks"].is_object())
     fail<ConfigError>(f, ": missing object 'tasks' ({task: {method: {\"mean\": m, \"std\": s}}})");
   for (const auto& [task, methods] : j["tasks"].items()) {
-    if (order_rank(data::task_names(), task) == data::task_names().size())
+    if (order_rank(tasks::task_names(), task) == tasks::task_names().size())
       fail<ConfigError>(f, ": unknown task 'tasks.", task,
-                        "'; tasks: ", joined(data::task_names()));
+                        "'; tasks: ", joined(tasks::task_names()));
     if (!methods.is_object()) fail<ConfigError>(f, ": 'tasks.", task, "' must be an object");
     for (const auto& [method, number] : methods.items()) {
       const std::string key = "tasks." + task + "." + method;
@@ -350,7 +351,7 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
   using Key = std::tuple<size_t, std::string, size_t, std::string>;
   std::map<Key, std::vector<const RunRecord*>> groups;
   for (const RunRecord& r : runs) {
-    groups[{order_rank(data::task_names(), r.task), r.task,
+    groups[{order_rank(tasks::task_names(), r.task), r.task,
             order_rank(table_method_order(), r.method), r.method}]
         .push_back(&r);
   }

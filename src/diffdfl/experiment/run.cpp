@@ -22,6 +22,7 @@
 #include "diffdfl/dfl/trainer.h"
 #include "diffdfl/experiment/pretrain_cache.h"
 #include "diffdfl/experiment/task_setup.h"
+#include "diffdfl/tasks/task.h"
 
 namespace fs = std::filesystem;
 
@@ -60,12 +61,13 @@ Session open_session(const json& config, const std::string& source, const RunPat
   } catch (const InvalidArgument& e) {
     throw ConfigError(std::string("device: ") + e.what());
   }
-  s.ds = data::load_dataset(dataset_options(s.cfg, paths.data_dir));
-  s.problem = make_problem(s.cfg, s.ds.y_dim);
+  s.ds = tasks::load_dataset(dataset_options(s.cfg, paths.data_dir));
+  const tasks::TaskProblem task = make_task_problem(s.cfg, s.ds.y_dim);
+  s.problem = task.problem;
   seed_global(derive_seed(s.cfg.seed, "init"));
   if (dfl::predictor_kind(s.cfg.method) == dfl::PredictorKind::kPolicy) {
     s.policy = dfl::make_policy(s.cfg, s.ds.x_dim, s.problem.layer->program().n_z(),
-                                policy_output(s.cfg), policy_box_upper(s.cfg), s.device);
+                                task.policy_output, task.policy_box_upper, s.device);
   } else {
     s.predictor = dfl::make_predictor(s.cfg, s.ds.x_dim, s.ds.y_dim, s.device);
     dfl::set_target_statistics(*s.predictor, s.cfg, s.ds.train.y);

@@ -1,29 +1,26 @@
-// Wires a task to the trainer: its dataset options and its DecisionProblem (decision layer,
-// realised cost, policy feasibility map, extra metrics) from a RunConfig.
+// Wires a run's configuration to its task's registry entry (tasks/task.h): the dataset options
+// from the "data" section, and the decision problem from the "program" and "solver" sections.
 //
 // Example:
-//   data::Dataset ds = data::load_dataset(experiment::dataset_options(cfg, data_dir));
-//   dfl::DecisionProblem problem = experiment::make_problem(cfg, ds.y_dim);
+//   data::Dataset ds = tasks::load_dataset(experiment::dataset_options(cfg, data_dir));
+//   tasks::TaskProblem p = experiment::make_task_problem(cfg, ds.y_dim);
 #pragma once
 
 #include <string>
 
-#include "diffdfl/data/dataset.h"
 #include "diffdfl/dfl/problem.h"
 #include "diffdfl/dfl/run_config.h"
-#include "diffdfl/models/policy.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::experiment {
 
-data::DatasetOptions dataset_options(const dfl::RunConfig& cfg, const std::string& data_dir);
+tasks::DatasetOptions dataset_options(const dfl::RunConfig& cfg, const std::string& data_dir);
 
-/// The decision problem of cfg.task for n_y-dimensional parameters (ConfigError for a bad
-/// program/solver section).
+/// The decision problem of cfg.task for n_y-dimensional parameters, with the policy baseline's
+/// output transform (ConfigError for a bad program/solver section).
+tasks::TaskProblem make_task_problem(const dfl::RunConfig& cfg, int64_t n_y);
+
+/// make_task_problem(cfg, n_y).problem.
 dfl::DecisionProblem make_problem(const dfl::RunConfig& cfg, int64_t n_y);
-
-/// The policy network's output transform for the task (box for allocation, simplex for the
-/// portfolio, raw + projection for power) and the box's upper bound.
-models::PolicyOutput policy_output(const dfl::RunConfig& cfg);
-double policy_box_upper(const dfl::RunConfig& cfg);
 
 }  // namespace diffdfl::experiment
