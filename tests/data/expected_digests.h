@@ -16,6 +16,7 @@ inline const std::map<std::string, std::string>& expected_train_digests() {
       {"synthetic-contextual", "8b39b9b35b23627a2aaf66629712bd4adfc3ced5a066fcfbebf299a731d664cf"},
       {"power", "16ea77474735468e67641f87c3c8085d43ef9d46f46f12d25dbdde4a7b5557c8"},
       {"portfolio", "25218253ba248302ebe26cb5d51e0fc224e67f25625786bbd9f51cfa24865bd1"},
+      {"newsvendor", "d7d6f48417761deef3186935591b69d23504648e1abb319f9e797795b661521f"},
   };
   return digests;
 }
