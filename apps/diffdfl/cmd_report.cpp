@@ -1,4 +1,4 @@
-// Reports over finished runs (experiment/report.h, figures.h, scalability.h):
+// Reports over finished runs (reports/report.h, figures.h, scalability.h):
 //
 // `diffdfl table RUN_DIR... [--out PREFIX] [--config-dir D]`: mean ± std over seeds per task ×
 // method of the test headline metric (cost; return on portfolio) beside the paper's Table 1
@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "diffdfl/experiment/figures.h"
-#include "diffdfl/experiment/report.h"
-#include "diffdfl/experiment/scalability.h"
+#include "diffdfl/reports/figures.h"
+#include "diffdfl/reports/report.h"
+#include "diffdfl/reports/scalability.h"
 
 namespace diffdfl::cli {
 
@@ -45,11 +45,11 @@ struct TableOptions {
 };
 
 void run_table(const TableOptions& o) {
-  const std::vector<experiment::RunRecord> runs = experiment::collect_runs(o.runs);
-  const experiment::PaperNumbers paper = experiment::load_paper_numbers(
+  const std::vector<reports::RunRecord> runs = reports::collect_runs(o.runs);
+  const reports::PaperNumbers paper = reports::load_paper_numbers(
       std::filesystem::path(resolve_config_dir(o.config_dir)) / "paper_numbers.json");
-  const experiment::ResultsTable table = experiment::build_results_table(runs, paper);
-  for (const std::string& path : experiment::write_results_table(table, o.out))
+  const reports::ResultsTable table = reports::build_results_table(runs, paper);
+  for (const std::string& path : reports::write_results_table(table, o.out))
     std::cout << path << "\n";
   if (!table.excluded.empty())
     std::cerr << "diffdfl: note: " << table.excluded.size()
@@ -57,14 +57,14 @@ void run_table(const TableOptions& o) {
               << ".md)\n";
 }
 
-void print_plot(const experiment::PlotFiles& files) {
+void print_plot(const reports::PlotFiles& files) {
   std::cout << files.png << "\n" << files.svg << "\n";
 }
 
 struct PlotOptions {
   std::vector<std::string> inputs;
   std::string out;
-  experiment::SampleHistogramOptions samples;
+  reports::SampleHistogramOptions samples;
   std::string data_dir;
 };
 
@@ -107,9 +107,8 @@ void setup_plot_command(CLI::App& app) {
       add_plot_kind(*plot, "curves",
                     "Learning curves: hold-out and test cost per epoch, one line per run", curves);
   c->add_option("runs", curves->inputs, "run directories (or folders of runs)")->required();
-  c->callback([curves]() {
-    print_plot(experiment::plot_curves(curves->inputs, out_or(*curves, "curves")));
-  });
+  c->callback(
+      [curves]() { print_plot(reports::plot_curves(curves->inputs, out_or(*curves, "curves"))); });
 
   auto bars = std::make_shared<PlotOptions>();
   CLI::App* b = add_plot_kind(*plot, "bars",
@@ -120,8 +119,8 @@ void setup_plot_command(CLI::App& app) {
       ->required()
       ->expected(1);
   b->callback([bars]() {
-    print_plot(experiment::plot_bars(experiment::read_table_csv(bars->inputs.at(0)),
-                                     out_or(*bars, "bars")));
+    print_plot(
+        reports::plot_bars(reports::read_table_csv(bars->inputs.at(0)), out_or(*bars, "bars")));
   });
 
   auto samples = std::make_shared<PlotOptions>();
@@ -141,9 +140,9 @@ void setup_plot_command(CLI::App& app) {
   s->add_option("--bins", samples->samples.bins, "histogram bins (default: about 2·∛n)");
   s->add_option("--data-dir", samples->data_dir, "data folder (default: the source tree's data/)");
   s->callback([samples]() {
-    experiment::SampleHistogramOptions o = samples->samples;
+    reports::SampleHistogramOptions o = samples->samples;
     o.paths.data_dir = resolve_data_dir(samples->data_dir);
-    print_plot(experiment::plot_samples(samples->inputs.at(0), o, out_or(*samples, "samples")));
+    print_plot(reports::plot_samples(samples->inputs.at(0), o, out_or(*samples, "samples")));
   });
 
   auto memory = std::make_shared<PlotOptions>();
@@ -153,7 +152,7 @@ void setup_plot_command(CLI::App& app) {
       memory);
   m->add_option("csv", memory->inputs, "CSV file")->required()->expected(1);
   m->callback([memory]() {
-    print_plot(experiment::plot_memory(memory->inputs.at(0), out_or(*memory, "memory")));
+    print_plot(reports::plot_memory(memory->inputs.at(0), out_or(*memory, "memory")));
   });
 
   auto scal = std::make_shared<PlotOptions>();
@@ -166,9 +165,9 @@ void setup_plot_command(CLI::App& app) {
       ->required();
   sc->callback([scal]() {
     const std::string prefix = out_or(*scal, "scalability");
-    const auto rows = experiment::build_scalability(experiment::collect_runs(scal->inputs));
-    std::cout << experiment::write_scalability_csv(rows, prefix) << "\n";
-    print_plot(experiment::plot_scalability(rows, prefix));
+    const auto rows = reports::build_scalability(reports::collect_runs(scal->inputs));
+    std::cout << reports::write_scalability_csv(rows, prefix) << "\n";
+    print_plot(reports::plot_scalability(rows, prefix));
   });
 }
 

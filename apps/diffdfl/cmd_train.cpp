@@ -5,11 +5,8 @@
 // stderr.
 #include <CLI/CLI.hpp>
 
-#include <cmath>
-#include <iomanip>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,38 +37,6 @@ struct TrainOptions {
   std::string cache_dir;
   std::string given_with_resume;  ///< options that --resume cannot honour, if given with it
 };
-
-using nlohmann::json;
-
-void print_summary(const json& m, const std::string& dir) {
-  const bool portfolio = m.contains("test_return");
-  const std::string key = portfolio ? "test_return" : "test_cost";
-  const std::string initial = portfolio ? "initial_test_return" : "initial_test_cost";
-  const std::string method = m.value("method", std::string("?"));
-  const auto value = [&](const std::string& k) {
-    std::ostringstream v;
-    v << std::setprecision(5);
-    if (m.contains(k) && m[k].is_number() && std::isfinite(m[k].get<double>())) {
-      v << m[k].get<double>();
-    } else {
-      v << "n/a (no instance solved)";
-    }
-    return v.str();
-  };
-  std::ostringstream line;
-  line << m.value("task", std::string("?")) << " " << method << " seed " << m.value("seed", json())
-       << ": test " << (portfolio ? "return " : "cost ") << value(key);
-  if (m.contains(initial) && method.rfind("two-stage", 0) != 0) {
-    // Every DFL method starts from its two-stage (pretrained) model; the policy from its init.
-    line << (method == "policy" ? " (initial policy: " : " (two-stage model it started from: ")
-         << value(initial) << ")";
-  }
-  if (m.contains("train_seconds") && m["train_seconds"].is_number()) {
-    line << ", " << std::setprecision(3) << m["train_seconds"].get<double>() << " s";
-  }
-  line << "; run in " << dir;
-  std::cerr << line.str() << "\n";
-}
 
 int run_train(const TrainOptions& o) {
   experiment::RunPaths paths;
@@ -105,16 +70,16 @@ int run_train(const TrainOptions& o) {
     req.show_progress = !o.quiet;
     out = experiment::train(req);
   }
-  std::cout << out.metrics.dump(2) << "\n";
-  print_summary(out.metrics, dir);
-  if (out.diverged) {
-    std::cerr << "diffdfl: the run diverged: " << out.metrics["stop_reason"].get<std::string>()
-              << "\n";
+  const experiment::RunMetrics& m = out.metrics;
+  std::cout << m.to_json().dump(2) << "\n";
+  // One line for the console, beside the starting (two-stage) model where there is one.
+  std::cerr << m.brief_report() << "; run in " << dir << "\n";
+  if (m.status == experiment::RunStatus::kDiverged) {
+    std::cerr << "diffdfl: the run diverged: " << m.stop_reason << "\n";
     return kExitDiverged;
   }
-  if (out.failed) {
-    std::cerr << "diffdfl: the run failed: " << out.metrics.value("failure", std::string("?"))
-              << "\n";
+  if (m.status == experiment::RunStatus::kFailed) {
+    std::cerr << "diffdfl: the run failed: " << (m.failure.empty() ? "?" : m.failure) << "\n";
     return kExitFailed;
   }
   return 0;

@@ -206,62 +206,49 @@ std::string unusable_evaluation(const dfl::SplitMetrics& hold, const dfl::SplitM
   return why;
 }
 
-json make_metrics(const Session& s, const dfl::SplitMetrics& hold, const dfl::SplitMetrics& test,
-                  const std::vector<dfl::EpochRecord>& curve, int64_t best_epoch,
-                  const std::string& stop_reason, const json& pretrain, int64_t skipped,
-                  int64_t failures, double wall_seconds) {
+/// The metrics of the selected model: its final hold and test evaluation and the training's
+/// record; the status says whether the run has a result.
+RunMetrics final_metrics(const Session& s, const dfl::DflTrainer& trainer,
+                         const dfl::SplitMetrics& hold, const dfl::SplitMetrics& test,
+                         const json& pretrain, double wall_seconds) {
+  const std::vector<dfl::EpochRecord>& curve = trainer.curve();
   double curve_seconds = 0;
   for (const auto& r : curve)
     curve_seconds += r.seconds;
-  const double pretrain_seconds = pretrain.is_object() ? pretrain.value("seconds", 0.0) : 0.0;
-  json m = {{"task", s.cfg.task},
-            {"method", dfl::to_string(s.cfg.method)},
-            {"seed", s.cfg.seed},
-            {"preset", s.cfg.preset},
-            {"status", "completed"},
-            {"stop_reason", stop_reason},
-            {"headline", s.problem.headline},
-            {"test_cost", test.cost},
-            {"hold_cost", hold.cost},
-            {"best_epoch", best_epoch},
-            {"epochs_run", static_cast<int64_t>(curve.size()) - 1},
-            {"train_seconds", pretrain_seconds + curve_seconds},
-            {"wall_seconds", wall_seconds},
-            {"pretrain", pretrain},
-            {"peak_rss_mb", peak_rss_mb()},
-            {"solver_failures", failures + hold.solver_failures + test.solver_failures},
-            {"skipped_steps", skipped},
-            {"threads", torch::get_num_threads()},
-            {"device", s.cfg.device},
-            {"version", kVersion},
-            {"hold", hold.to_json()},
-            {"test", test.to_json()}};
-  m["test_rmse"] = std::isnan(test.rmse) ? json() : json(test.rmse);
-  m["initial_test_cost"] = curve.front().test.cost;
-  for (const auto& [k, v] : test.extra)
-    m["test_" + k] = v;
-  for (const auto& [k, v] : hold.extra)
-    m["hold_" + k] = v;
-  if (curve.front().test.extra.count("return")) {
-    m["initial_test_return"] = curve.front().test.extra.at("return");
+  RunMetrics m;
+  m.task = s.cfg.task;
+  m.method = dfl::to_string(s.cfg.method);
+  m.seed = s.cfg.seed;
+  m.preset = s.cfg.preset;
+  m.device = s.cfg.device;
+  m.version = kVersion;
+  m.threads = torch::get_num_threads();
+  m.stop_reason = dfl::is_two_stage(s.cfg.method) ? "two-stage" : trainer.stop_reason();
+  m.headline = s.problem.headline;
+  m.hold = hold;
+  m.test = test;
+  m.initial_test_cost = curve.front().test.cost;
+  if (curve.front().test.extra.count(m.headline)) {
+    m.initial_test_extra[m.headline] = curve.front().test.extra.at(m.headline);
   }
-  if (stop_reason.rfind("diverged", 0) == 0) {
-    m["status"] = "diverged";
+  m.best_epoch = trainer.best_epoch();
+  m.epochs_run = static_cast<int64_t>(curve.size()) - 1;
+  m.solver_failures = trainer.solver_failures() + hold.solver_failures + test.solver_failures;
+  m.skipped_steps = trainer.skipped_steps();
+  const double pretrain_seconds = pretrain.is_object() ? pretrain.value("seconds", 0.0) : 0.0;
+  m.train_seconds = pretrain_seconds + curve_seconds;
+  m.wall_seconds = wall_seconds;
+  m.peak_rss_mb = peak_rss_mb();
+  m.pretrain = pretrain;
+  if (m.stop_reason.rfind("diverged", 0) == 0) {
+    m.status = RunStatus::kDiverged;
   } else if (const std::string why = unusable_evaluation(hold, test); !why.empty()) {
     // A run whose selected model has no usable final evaluation has no result: it must not claim
     // to have completed.
-    m["status"] = "failed";
-    m["failure"] = why;
+    m.status = RunStatus::kFailed;
+    m.failure = why;
   }
   return m;
-}
-
-RunOutcome outcome_of(const json& metrics) {
-  RunOutcome out;
-  out.metrics = metrics;
-  out.diverged = metrics.at("status") == "diverged";
-  out.failed = metrics.at("status") == "failed";
-  return out;
 }
 
 RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, bool progress_on,
@@ -334,12 +321,10 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
 
   const auto [hold, test] = final_evaluation(s);
   save_model(dir / "model.pt", s.model());
-  const json metrics = make_metrics(
-      s, hold, test, trainer.curve(), trainer.best_epoch(),
-      dfl::is_two_stage(s.cfg.method) ? "two-stage" : trainer.stop_reason(), pretrain,
-      trainer.skipped_steps(), trainer.solver_failures(), wall_before + wall.seconds());
-  write_json(dir / "metrics.json", metrics);
-  return outcome_of(metrics);
+  RunOutcome out;
+  out.metrics = final_metrics(s, trainer, hold, test, pretrain, wall_before + wall.seconds());
+  write_json(dir / "metrics.json", out.metrics.to_json());
+  return out;
 }
 
 /// Holds DIR/.lock while this process trains in DIR: a second process on the same run directory
@@ -439,7 +424,13 @@ RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_p
         fail<DataError>((dir / "metrics.json").string(), ": damaged (no '", key, "'); ", recovery);
       }
     }
-    return outcome_of(metrics);
+    RunOutcome out;
+    try {
+      out.metrics = RunMetrics::from_json(metrics, (dir / "metrics.json").string());
+    } catch (const DataError& e) {
+      fail<DataError>(e.what(), "; ", recovery);
+    }
+    return out;
   };
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {

@@ -6,7 +6,8 @@
 //   DIR/checkpoint.pt the trainer's state after the last finished epoch (model, best model,
 //                     optimizer, counters, RNG): `diffdfl train --resume DIR` continues from it
 //   DIR/model.pt      the selected (best hold-out) model
-//   DIR/metrics.json  the final metrics (written last; its presence marks a finished run)
+//   DIR/metrics.json  the final metrics, experiment::RunMetrics (written last; its presence marks
+//                     a finished run)
 //
 // model.pt and checkpoint.pt carry the SHA-256 of their content (core/artefact_file.h), verified
 // before they are loaded: a damaged file is one error line that names it and how to recover.
@@ -18,7 +19,7 @@
 //   req.config = experiment::resolve_config("configs", "smoke", "power", "dfl-mlp", 1, "", {});
 //   req.out_dir = "runs/power-dfl-mlp";
 //   experiment::RunOutcome out = experiment::train(req);
-//   std::cout << out.metrics.dump(2);
+//   std::cout << out.metrics.to_json().dump(2);
 #pragma once
 
 #include <torch/torch.h>
@@ -26,6 +27,8 @@
 
 #include <string>
 #include <vector>
+
+#include "diffdfl/experiment/run_metrics.h"
 
 namespace diffdfl::experiment {
 
@@ -41,17 +44,16 @@ struct TrainRequest {
   bool show_progress = true;
 };
 
-/// The result of a run. `metrics["status"]` is "completed", "diverged" (stopped because of
-/// repeated non-finite steps) or "failed" (its final hold or test evaluation has no usable
-/// instance, so it has no result; `metrics["failure"]` says why).
+/// The result of a run: its metrics (experiment/run_metrics.h), as written to metrics.json.
+/// `metrics.status` is kCompleted, kDiverged (stopped because of repeated non-finite steps) or
+/// kFailed (its final hold or test evaluation has no usable instance, so it has no result;
+/// `metrics.failure` says why).
 ///
 /// Example:
 ///   RunOutcome out = train(req);
-///   if (out.failed) std::cerr << out.metrics["failure"] << "\n";
+///   if (out.metrics.status == RunStatus::kFailed) std::cerr << out.metrics.failure << "\n";
 struct RunOutcome {
-  nlohmann::json metrics;
-  bool diverged = false;  ///< status "diverged"
-  bool failed = false;    ///< status "failed"
+  RunMetrics metrics;
 };
 
 /// A fresh run into out_dir, which must not exist, be empty, or hold only what a run stopped

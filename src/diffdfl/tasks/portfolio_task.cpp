@@ -37,6 +37,11 @@ Task portfolio_task() {
     return std::map<std::string, torch::Tensor>{{"return", ret},
                                                 {"regret", std::get<0>(y.max(1)) - ret}};
   };
+  t.reporting.title = "test return, mean realised daily return (fraction; higher is better)";
+  t.reporting.axis = "mean realised daily return (fraction of wealth)";
+  t.reporting.extra_columns = {"regret"};
+  t.reporting.size_key = "data.n_assets";
+  t.reporting.size_unit = "assets";
   t.data_summary = [](const data::Dataset& ds) {
     // Mean over dates of max_a y: the return of the hindsight-optimal (all-in) portfolio.
     nlohmann::json best;

@@ -102,6 +102,19 @@ struct Task {
   std::function<std::map<std::string, torch::Tensor>(const torch::Tensor& y,
                                                      const torch::Tensor& z)>
       extra_metrics;
+  /// How tables and figures show the task.
+  struct Reporting {
+    /// The heading of the task's results after "TASK: ".
+    std::string title = "test decision cost (lower is better)";
+    /// The headline's axis label in figures.
+    std::string axis = "mean decision cost per instance (task cost units)";
+    /// Extra test metrics the results table shows (means over seeds), e.g. {"regret"}.
+    std::vector<std::string> extra_columns;
+    /// config.json key of a run's size ("data.n_assets"); "" when the task's runs have no size.
+    std::string size_key;
+    /// What the size counts, for messages ("assets").
+    std::string size_unit;
+  } reporting;
   /// Task-specific lines of `diffdfl data summary` (may be empty).
   std::function<nlohmann::json(const data::Dataset&)> data_summary;
 };

@@ -1,4 +1,4 @@
-#include "diffdfl/experiment/scalability.h"
+#include "diffdfl/reports/scalability.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,33 +13,50 @@
 
 namespace fs = std::filesystem;
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
+
+namespace {
+
+/// "n_assets" for data.n_assets.
+std::string size_name(const std::string& task) {
+  const std::string& key = task_reporting(task).size_key;
+  return key.substr(key.find('.') + 1);
+}
+
+}  // namespace
 
 std::vector<ScalabilityRow> build_scalability(const std::vector<RunRecord>& runs) {
   DIFFDFL_CHECK(!runs.empty(), "no runs for the scalability study");
+  const std::vector<std::string> sized = sized_tasks();
   for (const RunRecord& r : runs) {
-    if (r.task != "portfolio")
-      fail<InvalidArgument>(r.dir, " is a ", r.task,
-                            " run; the scalability study compares portfolio runs only");
-    if (r.n_assets < 1)
-      fail<InvalidArgument>(r.dir,
-                            " has no data.n_assets in a config.json beside its metrics.json; keep "
-                            "the run's config.json (it is written with the run)");
-    if (r.preset != runs.front().preset)
-      fail<InvalidArgument>("the runs mix presets: '", runs.front().preset, "' (", runs.front().dir,
-                            ") and '", r.preset, "' (", r.dir,
+    const experiment::RunMetrics& m = r.metrics;
+    if (task_reporting(m.task).size_key.empty()) {
+      std::string tasks;
+      for (const std::string& t : sized)
+        tasks += (tasks.empty() ? "" : ", ") + t;
+      fail<InvalidArgument>(r.dir, " is a ", m.task, " run; the scalability study compares ", tasks,
+                            " runs only");
+    }
+    if (r.size < 1)
+      fail<InvalidArgument>(r.dir, " has no ", task_reporting(m.task).size_key,
+                            " in a config.json beside its metrics.json; keep the run's config.json "
+                            "(it is written with the run)");
+    if (m.preset != runs.front().metrics.preset)
+      fail<InvalidArgument>("the runs mix presets: '", runs.front().metrics.preset, "' (",
+                            runs.front().dir, ") and '", m.preset, "' (", r.dir,
                             "); compare the sizes at one preset");
   }
   using Key = std::tuple<size_t, std::string, int64_t>;
   std::map<Key, std::vector<const RunRecord*>> groups;
-  std::map<std::tuple<std::string, int64_t, int64_t>, std::string> owners;
+  std::map<std::tuple<std::string, int64_t, uint64_t>, std::string> owners;
   for (const RunRecord& r : runs) {
-    const auto [it, inserted] =
-        owners.emplace(std::make_tuple(r.method, r.n_assets, r.seed), r.dir);
+    const experiment::RunMetrics& m = r.metrics;
+    const auto [it, inserted] = owners.emplace(std::make_tuple(m.method, r.size, m.seed), r.dir);
     if (!inserted)
-      fail<InvalidArgument>("two runs of ", r.method, " with n_assets = ", r.n_assets, " seed ",
-                            r.seed, ": ", it->second, " and ", r.dir, "; pass only one of them");
-    groups[{order_rank(dfl::method_names(), r.method), r.method, r.n_assets}].push_back(&r);
+      fail<InvalidArgument>("two runs of ", m.method, " with ", size_name(m.task), " = ", r.size,
+                            " seed ", m.seed, ": ", it->second, " and ", r.dir,
+                            "; pass only one of them");
+    groups[{order_rank(dfl::method_names(), m.method), m.method, r.size}].push_back(&r);
   }
   std::vector<ScalabilityRow> rows;
   for (const auto& [key, members] : groups) {
@@ -48,11 +65,12 @@ std::vector<ScalabilityRow> build_scalability(const std::vector<RunRecord>& runs
     row.n_assets = std::get<2>(key);
     std::vector<double> regrets, returns, seconds;
     for (const RunRecord* r : members) {
-      if (std::isfinite(r->train_seconds)) seconds.push_back(r->train_seconds);
-      if (!r->usable() || !std::isfinite(r->test_regret)) continue;
-      regrets.push_back(r->test_regret);
-      returns.push_back(r->test_return);
-      row.seeds.push_back(r->seed);
+      const experiment::RunMetrics& m = r->metrics;
+      if (std::isfinite(m.train_seconds)) seconds.push_back(m.train_seconds);
+      if (!r->usable() || !std::isfinite(m.test_value("regret"))) continue;
+      regrets.push_back(m.test_value("regret"));
+      returns.push_back(m.test_value("return"));
+      row.seeds.push_back(static_cast<int64_t>(m.seed));
     }
     std::sort(row.seeds.begin(), row.seeds.end());
     row.n_seeds = static_cast<int64_t>(regrets.size());
@@ -128,4 +146,4 @@ PlotFiles plot_scalability(const std::vector<ScalabilityRow>& rows, const std::s
   return run_gnuplot_script(gnuplot_script(prefix, data.str(), body.str(), 1500, 620), prefix);
 }
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

@@ -1,11 +1,11 @@
-// Tests of the reports (experiment/report.h) on hand-written run directories: the results table's
+// Tests of the reports (reports/report.h) on hand-written run directories: the results table's
 // rows and numbers against hand-computed values, the paper column, runs with a null test cost,
 // presets that must not mix and seeds that must not repeat, the paper-numbers file, and the
 // gnuplot figures (skipped when gnuplot is not on PATH), and the portfolio scalability study
-// (experiment/scalability.h). No training: every run is fake.
-#include "diffdfl/experiment/report.h"
-#include "diffdfl/experiment/figures.h"
-#include "diffdfl/experiment/scalability.h"
+// (reports/scalability.h). No training: every run is fake.
+#include "diffdfl/reports/report.h"
+#include "diffdfl/reports/figures.h"
+#include "diffdfl/reports/scalability.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -23,7 +23,7 @@
 #include "cli/cli_test_util.h"
 #include "diffdfl/core/error.h"
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 namespace {
 
 namespace fs = std::filesystem;
@@ -99,11 +99,17 @@ Campaign make_campaign(const std::string& name) {
   // re-eval SE 0.2/√4 = 0.1 and 0.4/√4 = 0.2 → 0.15.
   fake_run(r, "synthetic", "dfl-diffusion-sf", 1, 0.30, 0.8, 10, 100, "cpu",
            {{"test",
-             {{"crps", 0.1}, {"energy", 1.0}, {"coverage90", 0.8}, {"repeats", 4},
+             {{"crps", 0.1},
+              {"energy", 1.0},
+              {"coverage90", 0.8},
+              {"repeats", 4},
               {"cost_sampling_sd", 0.2}}}});
   fake_run(r, "synthetic", "dfl-diffusion-sf", 2, 0.36, 0.9, 20, 300, "cpu",
            {{"test",
-             {{"crps", 0.3}, {"energy", 2.0}, {"coverage90", 0.9}, {"repeats", 4},
+             {{"crps", 0.3},
+              {"energy", 2.0},
+              {"coverage90", 0.9},
+              {"repeats", 4},
               {"cost_sampling_sd", 0.4}}}});
   fake_run(r, "synthetic", "dfl-diffusion-sf", 3, 0.42, 1.0, 30, 200);
   // synthetic / two-stage-mlp: one seed → no std.
@@ -206,7 +212,7 @@ TEST(Report, TableRowsMatchHandComputedMeansAndStds) {
   EXPECT_NEAR(table.rows[3].rmse, 3.0, 1e-12);  // usable power runs only: (2 + 4) / 2
   EXPECT_NEAR(table.rows[3].train_seconds, (40 + 40 + 60) / 3.0, 1e-12);  // every run
   EXPECT_EQ(table.rows[3].runs, 3);
-  EXPECT_NEAR(table.rows[4].regret, 0.015, 1e-12);
+  EXPECT_NEAR(table.rows[4].extras.at("regret"), 0.015, 1e-12);
   ASSERT_EQ(table.excluded.size(), 1u);
   EXPECT_EQ(fs::path(table.excluded[0].dir), c.null_run);
 
@@ -502,4 +508,4 @@ TEST(ReportPlot, ScalabilityWritesCsvPngAndSvg) {
 }
 
 }  // namespace
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

@@ -5,8 +5,8 @@
 // carries gnuplot's output). The scalability figure is in scalability.h.
 //
 // Example:
-//   auto table = experiment::read_table_csv("results/table1.csv");
-//   experiment::plot_bars(table, "results/figures/table1");  // table1.{gp,png,svg}
+//   auto table = reports::read_table_csv("results/table1.csv");
+//   reports::plot_bars(table, "results/figures/table1");  // table1.{gp,png,svg}
 #pragma once
 
 #include <cstdint>
@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "diffdfl/experiment/gnuplot.h"
-#include "diffdfl/experiment/report.h"
 #include "diffdfl/experiment/run.h"
+#include "diffdfl/reports/gnuplot.h"
+#include "diffdfl/reports/report.h"
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 
 /// Learning curves: hold-out and test cost per epoch (epoch −1 = the starting model) from each
 /// run's curve.csv, one line per run in each of two panels, labelled by method and seed (and task
@@ -39,11 +39,11 @@ PlotFiles plot_bars(const std::vector<TableRow>& rows, const std::string& prefix
 /// What plot_samples draws.
 struct SampleHistogramOptions {
   std::string split = "test";
-  int64_t index = 0;   ///< row of the split
-  int64_t n = 1000;    ///< samples drawn
-  int64_t coord = -1;  ///< one coordinate of y, or −1 for each of the first four
-  int64_t bins = 0;    ///< histogram bins (0: about 2·∛n, at least 10)
-  RunPaths paths;      ///< data_dir is needed to find the context's true y
+  int64_t index = 0;           ///< row of the split
+  int64_t n = 1000;            ///< samples drawn
+  int64_t coord = -1;          ///< one coordinate of y, or −1 for each of the first four
+  int64_t bins = 0;            ///< histogram bins (0: about 2·∛n, at least 10)
+  experiment::RunPaths paths;  ///< data_dir is needed to find the context's true y
 };
 
 /// Histograms of n samples of y for one context from the run's selected model (experiment::sample,
@@ -64,4 +64,4 @@ PlotFiles plot_samples(const std::string& run_dir, const SampleHistogramOptions&
 ///   plot_memory("results/memory.csv", "results/memory");
 PlotFiles plot_memory(const std::filesystem::path& csv, const std::string& prefix);
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

@@ -1,4 +1,4 @@
-#include "diffdfl/experiment/gnuplot.h"
+#include "diffdfl/reports/gnuplot.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@
 
 namespace fs = std::filesystem;
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 
 namespace {
 
@@ -124,4 +124,4 @@ std::pair<int, int> multiplot_layout(size_t n) {
   return {static_cast<int>((n + 2) / 3), 3};
 }
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

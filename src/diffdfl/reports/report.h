@@ -5,18 +5,18 @@
 // collect_runs finds every run (a directory with metrics.json) under the given paths,
 // build_results_table groups them by (task, method) — one preset per table — and computes over the
 // seeds with a usable test value the mean and sample standard deviation (n − 1) of the task's
-// headline metric (`cost` = test_cost for synthetic, synthetic-contextual and power; `return` =
-// test_return for portfolio) with its standard error, the mean re-evaluation standard error, the
-// mean test RMSE and density scores, the mean training time and the largest peak RSS.
-// A run whose test_cost is null (no usable test instance) is listed but left out of the numbers.
-// write_results_table writes PREFIX.csv (`task,method,metric,n_seeds,mean,std,paper,…`) and
-// PREFIX.md (a Markdown table per task), atomically.
+// headline metric (task_reporting.h: `cost` = test_cost for synthetic, synthetic-contextual and
+// power; `return` = test_return for portfolio) with its standard error, the mean re-evaluation
+// standard error, the mean test RMSE and density scores, the mean training time and the largest
+// peak RSS. A run whose test_cost is null (no usable test instance) is listed but left out of the
+// numbers. write_results_table writes PREFIX.csv (`task,method,metric,n_seeds,mean,std,paper,…`)
+// and PREFIX.md (a Markdown table per task), atomically.
 //
 // Example:
-//   auto runs = experiment::collect_runs({"results/runs"});
-//   auto paper = experiment::load_paper_numbers("configs/paper_numbers.json");
-//   experiment::ResultsTable table = experiment::build_results_table(runs, paper);
-//   experiment::write_results_table(table, "results/table1");  // table1.csv, table1.md
+//   auto runs = reports::collect_runs({"results/runs"});
+//   auto paper = reports::load_paper_numbers("configs/paper_numbers.json");
+//   reports::ResultsTable table = reports::build_results_table(runs, paper);
+//   reports::write_results_table(table, "results/table1");  // table1.csv, table1.md
 #pragma once
 
 #include <cstdint>
@@ -26,48 +26,36 @@
 #include <utility>
 #include <vector>
 
-namespace diffdfl::experiment {
+#include "diffdfl/experiment/run_metrics.h"
+#include "diffdfl/reports/task_reporting.h"
+
+namespace diffdfl::reports {
 
 // ---------------------------------------------------------------------------------------------
 // Runs and the results table.
 
-/// The parts of one run's metrics.json that reports use. Absent or null numbers are NaN.
+/// One finished run as the reports see it: its metrics.json (experiment::RunMetrics) and, for a
+/// task whose runs come in sizes, its size from config.json.
 ///
 /// Example:
 ///   RunRecord r = read_run_record("runs/power/dfl-mlp/cpu-seed1");
-///   if (r.usable()) std::cout << r.headline_value() << "\n";
+///   if (r.usable()) std::cout << r.metrics.task << " " << r.headline_value() << "\n";
 struct RunRecord {
   std::string dir;  ///< the run directory, as found
-  std::string task;
-  std::string method;
-  std::string preset;
-  int64_t seed = 0;
-  std::string status;  ///< "completed", "diverged" or "failed" (failed runs have a null test cost)
-  double test_cost = 0;
-  double hold_cost = 0;
-  double test_rmse = 0;
-  double test_return = 0;  ///< portfolio only
-  double test_regret = 0;  ///< portfolio only
-  // Density scores of the test split (probabilistic predictors; NaN otherwise).
-  double test_crps = 0;
-  double test_energy = 0;
-  double test_coverage90 = 0;
-  /// Sampling standard error of test_cost: how much re-evaluating the same model with fresh
-  /// samples moves it (cost_sampling_sd / √repeats; NaN for one draw or a deterministic model).
-  double test_eval_se = 0;
-  double train_seconds = 0;
-  double wall_seconds = 0;
-  double peak_rss_mb = 0;
-  int64_t n_assets = 0;  ///< portfolio: data.n_assets of the run's config.json (0: not known)
+  experiment::RunMetrics metrics;
+  /// The run's size (task_reporting(task).size_key of its config.json, e.g. portfolio
+  /// data.n_assets); 0 when the task has none or it is not known.
+  int64_t size = 0;
 
-  /// test_return for portfolio, else test_cost.
+  /// The test value of the task's headline metric (task_reporting): test_return for portfolio,
+  /// else test_cost.
   double headline_value() const;
-  /// True when test_cost and the headline value are finite numbers.
+  /// True when the test cost and the headline value are finite numbers.
   bool usable() const;
 };
 
 /// Methods in the order of the results table (the paper's Table 1): two-stage-mlp …
-/// dfl-diffusion-sf, policy. Tasks follow data::task_names().
+/// dfl-diffusion-sf, policy. Tasks follow tasks::task_names().
 const std::vector<std::string>& table_method_order();
 /// Where `name` sits in `order` (order.size() when absent), for sorting in table order.
 size_t order_rank(const std::vector<std::string>& order, const std::string& name);
@@ -85,14 +73,12 @@ std::vector<std::filesystem::path> find_run_dirs(const std::filesystem::path& ro
 std::pair<double, double> mean_and_std(const std::vector<double>& values);
 
 /// The heading of a task's results, e.g. "power: test decision cost (lower is better)".
-std::string metric_title(const std::string& task, const std::string& metric);
+std::string metric_title(const std::string& task);
 
-/// `return` for portfolio, `cost` for every other task.
-std::string headline_metric(const std::string& task);
-
-/// Reads DIR/metrics.json (and, for portfolio, data.n_assets from DIR/config.json when present).
-/// DataError naming the file for a missing or mistyped key (task, method, seed, preset, test_cost;
-/// test_return on portfolio when test_cost is a number; a non-positive n_assets).
+/// Reads DIR/metrics.json (and, for a task with a size, e.g. portfolio, its size from
+/// DIR/config.json when present). DataError naming the file for a missing or mistyped field
+/// (experiment::RunMetrics::from_json; the headline metric, e.g. test_return on portfolio, when
+/// test_cost is a number; a non-positive size).
 RunRecord read_run_record(const std::filesystem::path& run_dir);
 
 /// The runs under `paths`: each path is a run directory (it holds metrics.json) or a directory
@@ -108,7 +94,7 @@ struct PaperNumber {
 
 /// The paper's Table 1 (configs/paper_numbers.json): {"source": "...", "tasks": {task: {method:
 /// {"mean": m, "std": s}}}}, optionally "metrics": {task: "cost"|"return"} (checked against
-/// headline_metric) and "description".
+/// task_reporting) and "description".
 ///
 /// Example:
 ///   PaperNumbers p = load_paper_numbers("configs/paper_numbers.json");
@@ -122,7 +108,7 @@ struct PaperNumbers {
 };
 
 /// Reads and checks a paper-numbers file. ConfigError names the file and the offending key (an
-/// unknown task or method, a missing mean, a metric that disagrees with headline_metric).
+/// unknown task or method, a missing mean, a metric that disagrees with task_reporting).
 PaperNumbers load_paper_numbers(const std::filesystem::path& file);
 
 /// One task × method of the results table. Mean, std and RMSE are over the usable runs (n_seeds of
@@ -134,7 +120,7 @@ PaperNumbers load_paper_numbers(const std::filesystem::path& file);
 struct TableRow {
   std::string task;
   std::string method;
-  std::string metric;   ///< "cost" or "return"
+  std::string metric;   ///< the task's headline metric: "cost" or "return"
   int64_t n_seeds = 0;  ///< usable runs
   double mean = 0;      ///< NaN when n_seeds == 0
   double std = 0;       ///< sample std (n − 1); NaN when n_seeds < 2
@@ -142,8 +128,9 @@ struct TableRow {
   double eval_se = 0;   ///< mean re-evaluation standard error of the runs' test cost
   double paper = 0;     ///< the paper's mean, NaN when it has none
   double paper_std = 0;
-  double rmse = 0;    ///< mean test RMSE (NaN for policy)
-  double regret = 0;  ///< mean test regret (portfolio; NaN elsewhere)
+  double rmse = 0;  ///< mean test RMSE (NaN for policy)
+  /// Mean test value of each of the task's extra columns (task_reporting; portfolio: regret).
+  std::map<std::string, double> extras;
   double crps = 0;    ///< mean test CRPS, energy score, 90 % coverage (NaN for point
   double energy = 0;  ///< forecasts and policies)
   double coverage90 = 0;
@@ -165,8 +152,8 @@ struct ResultsTable {
 };
 
 /// Groups `runs` and computes the rows. InvalidArgument when the runs mix presets (naming a
-/// directory of each), portfolio runs mix n_assets, or two runs share (task, method, seed) (naming
-/// both directories).
+/// directory of each), the runs of a task with sizes mix sizes (portfolio: n_assets), or two runs
+/// share (task, method, seed) (naming both directories).
 ResultsTable build_results_table(const std::vector<RunRecord>& runs, const PaperNumbers& paper);
 
 /// The CSV text: header `task,method,metric,n_seeds,mean,std,paper,se,eval_se,rmse,crps,energy,
@@ -182,4 +169,4 @@ std::vector<std::string> write_results_table(const ResultsTable& table, const st
 /// and line of a bad cell.
 std::vector<TableRow> read_table_csv(const std::filesystem::path& file);
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

@@ -1,4 +1,4 @@
-#include "diffdfl/experiment/figures.h"
+#include "diffdfl/reports/figures.h"
 
 #include <algorithm>
 #include <array>
@@ -18,16 +18,11 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::string metric_axis(const std::string& metric) {
-  return metric == "return" ? "mean realised daily return (fraction of wealth)"
-                            : "mean decision cost per instance (task cost units)";
-}
 
 /// task/method/seed of a run for labels: metrics.json, else config.json, else empty.
 struct RunLabel {
@@ -212,8 +207,9 @@ PlotFiles plot_bars(const std::vector<TableRow>& rows, const std::string& prefix
            << " " << gp_num(r.paper) << " " << r.n_seeds << "\n";
     }
     data << "EOD\n";
-    body << "set title " << gp_quote(metric_title(tasks[k], metric)) << "\n"
-         << "set ylabel " << gp_quote(metric_axis(metric) + (log_axis ? ", log scale" : "")) << "\n"
+    const std::string axis = task_reporting(tasks[k]).axis;
+    body << "set title " << gp_quote(metric_title(tasks[k])) << "\n"
+         << "set ylabel " << gp_quote(axis + (log_axis ? ", log scale" : "")) << "\n"
          << (log_axis ? "set logscale y\nset yrange [" + gp_num(lo / 2) + ":*]\n"
                       : "unset logscale y\nset yrange [*:*]\n")
          << "set xrange [-0.6:" << static_cast<double>(members.size()) - 0.4 << "]\n";
@@ -244,8 +240,9 @@ PlotFiles plot_samples(const std::string& run_dir, const SampleHistogramOptions&
   DIFFDFL_CHECK(o.n >= 2, "--n must be at least 2 to draw a histogram, got ", o.n);
   DIFFDFL_CHECK(o.bins >= 0, "--bins must be >= 0 (0 = automatic), got ", o.bins);
   torch::Tensor truth;
-  const torch::Tensor y =
-      sample(run_dir, o.paths, o.split, o.index, o.n, &truth)[0].to(torch::kDouble).contiguous();
+  const torch::Tensor y = experiment::sample(run_dir, o.paths, o.split, o.index, o.n, &truth)[0]
+                              .to(torch::kDouble)
+                              .contiguous();
   const int64_t y_dim = y.size(1);
   std::vector<int64_t> coords;
   if (o.coord >= 0) {
@@ -391,4 +388,4 @@ PlotFiles plot_memory(const fs::path& csv, const std::string& prefix) {
   return run_gnuplot_script(gnuplot_script(prefix, data.str(), body.str(), 1400, 600), prefix);
 }
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

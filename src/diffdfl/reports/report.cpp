@@ -1,4 +1,4 @@
-#include "diffdfl/experiment/report.h"
+#include "diffdfl/reports/report.h"
 
 #include <algorithm>
 #include <array>
@@ -21,7 +21,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 
 namespace {
 
@@ -41,29 +41,6 @@ json parse_json_file(const fs::path& path, const char* what) {
   } catch (const json::parse_error& e) {
     fail<DataError>(path.string(), ": not valid JSON (", e.what(), "); is this a ", what, "?");
   }
-}
-
-std::string required_string(const json& j, const std::string& key, const fs::path& file) {
-  if (!j.contains(key)) fail<DataError>(file.string(), ": missing key '", key, "'");
-  if (!j[key].is_string())
-    fail<DataError>(file.string(), ": key '", key, "' must be a string, got ", j[key].dump());
-  return j[key].get<std::string>();
-}
-
-/// A number, NaN for null; NaN for an absent key unless `required`.
-double number_or_nan(const json& j, const std::string& key, const fs::path& file,
-                     bool required = false) {
-  if (!j.contains(key)) {
-    if (required)
-      fail<DataError>(file.string(), ": missing key '", key,
-                      "' (a number, or null when no test instance was usable)");
-    return kNaN;
-  }
-  const json& v = j[key];
-  if (v.is_null()) return kNaN;
-  if (!v.is_number())
-    fail<DataError>(file.string(), ": key '", key, "' must be a number or null, got ", v.dump());
-  return v.get<double>();
 }
 
 std::string fmt_fixed(double v, int decimals) {
@@ -94,10 +71,8 @@ const std::vector<std::string>& table_method_order() {
   return v;
 }
 
-std::string metric_title(const std::string& task, const std::string& metric) {
-  if (metric == "return")
-    return task + ": test return, mean realised daily return (fraction; higher is better)";
-  return task + ": test decision cost (lower is better)";
+std::string metric_title(const std::string& task) {
+  return task + ": " + task_reporting(task).title;
 }
 
 size_t order_rank(const std::vector<std::string>& order, const std::string& name) {
@@ -150,15 +125,11 @@ std::pair<double, double> mean_and_std(const std::vector<double>& values) {
 }
 
 double RunRecord::headline_value() const {
-  return headline_metric(task) == "return" ? test_return : test_cost;
+  return metrics.test_value(task_reporting(metrics.task).headline);
 }
 
 bool RunRecord::usable() const {
-  return std::isfinite(test_cost) && std::isfinite(headline_value());
-}
-
-std::string headline_metric(const std::string& task) {
-  return task == "portfolio" ? "return" : "cost";
+  return std::isfinite(metrics.test.cost) && std::isfinite(headline_value());
 }
 
 RunRecord read_run_record(const fs::path& run_dir) {
@@ -166,52 +137,33 @@ RunRecord read_run_record(const fs::path& run_dir) {
   if (!fs::is_regular_file(file))
     fail<DataError>(file.string(),
                     " not found: not a finished run directory (metrics.json is written last)");
-  const json j = parse_json_file(file, "run's metrics.json");
-  if (!j.is_object()) fail<DataError>(file.string(), ": expected a JSON object");
+  const std::string fix = "; rerun the run, or leave " + run_dir.string() + " out of the report";
   RunRecord r;
   r.dir = run_dir.string();
-  r.task = required_string(j, "task", file);
-  r.method = required_string(j, "method", file);
-  r.preset = required_string(j, "preset", file);
-  if (!j.contains("seed") || !j["seed"].is_number_integer())
-    fail<DataError>(file.string(), ": key 'seed' must be an integer",
-                    j.contains("seed") ? ", got " + j["seed"].dump() : std::string(" (missing)"));
-  r.seed = j["seed"].get<int64_t>();
-  r.status = j.contains("status") && j["status"].is_string() ? j["status"].get<std::string>()
-                                                             : "completed";
-  r.test_cost = number_or_nan(j, "test_cost", file, /*required=*/true);
-  r.hold_cost = number_or_nan(j, "hold_cost", file);
-  r.test_rmse = number_or_nan(j, "test_rmse", file);
-  r.test_return = number_or_nan(j, "test_return", file);
-  r.test_regret = number_or_nan(j, "test_regret", file);
-  r.test_crps = r.test_energy = r.test_coverage90 = r.test_eval_se = kNaN;
-  if (j.contains("test") && j["test"].is_object()) {
-    const json& t = j["test"];
-    r.test_crps = number_or_nan(t, "crps", file);
-    r.test_energy = number_or_nan(t, "energy", file);
-    r.test_coverage90 = number_or_nan(t, "coverage90", file);
-    const double sd = number_or_nan(t, "cost_sampling_sd", file);
-    const double repeats = number_or_nan(t, "repeats", file);
-    if (std::isfinite(sd) && std::isfinite(repeats) && repeats > 0)
-      r.test_eval_se = sd / std::sqrt(repeats);
+  try {
+    r.metrics = experiment::RunMetrics::from_json(parse_json_file(file, "run's metrics.json"),
+                                                  file.string());
+  } catch (const DataError& e) {
+    fail<DataError>(e.what(), fix);
   }
-  r.train_seconds = number_or_nan(j, "train_seconds", file);
-  r.wall_seconds = number_or_nan(j, "wall_seconds", file);
-  r.peak_rss_mb = number_or_nan(j, "peak_rss_mb", file);
-  if (r.task == "portfolio" && std::isfinite(r.test_cost) && !j.contains("test_return"))
-    fail<DataError>(file.string(),
-                    ": a portfolio run needs 'test_return' (its headline metric); re-evaluate it "
-                    "with `diffdfl eval --run ",
+  const TaskReporting& task = task_reporting(r.metrics.task);
+  if (task.headline != "cost" && std::isfinite(r.metrics.test.cost) &&
+      r.metrics.test.extra.count(task.headline) == 0)
+    fail<DataError>(file.string(), ": a ", r.metrics.task, " run needs 'test_", task.headline,
+                    "' (its headline metric); re-evaluate it with `diffdfl eval --run ",
                     run_dir.string(), "` or rerun it");
   const fs::path config = run_dir / "config.json";
-  if (r.task == "portfolio" && fs::is_regular_file(config)) {
+  if (!task.size_key.empty() && fs::is_regular_file(config)) {
     const json c = parse_json_file(config, "run's config.json");
-    if (c.contains("data") && c["data"].is_object() && c["data"].contains("n_assets")) {
-      const json& n = c["data"]["n_assets"];
+    // size_key is "section.key".
+    const size_t dot = task.size_key.find('.');
+    const std::string section = task.size_key.substr(0, dot), key = task.size_key.substr(dot + 1);
+    if (c.contains(section) && c[section].is_object() && c[section].contains(key)) {
+      const json& n = c[section][key];
       if (!n.is_number_integer() || n.get<int64_t>() < 1)
-        fail<DataError>(config.string(), ": data.n_assets must be a positive integer, got ",
+        fail<DataError>(config.string(), ": ", task.size_key, " must be a positive integer, got ",
                         n.dump());
-      r.n_assets = n.get<int64_t>();
+      r.size = n.get<int64_t>();
     }
   }
   return r;
@@ -280,9 +232,10 @@ PaperNumbers load_paper_numbers(const fs::path& file) {
   if (j.contains("metrics")) {
     if (!j["metrics"].is_object()) fail<ConfigError>(f, ": 'metrics' must be an object");
     for (const auto& [task, metric] : j["metrics"].items()) {
-      if (!metric.is_string() || metric.get<std::string>() != headline_metric(task))
+      const std::string& headline = task_reporting(task).headline;
+      if (!metric.is_string() || metric.get<std::string>() != headline)
         fail<ConfigError>(f, ": metrics.", task, " is ", metric.dump(), " but the table reports '",
-                          headline_metric(task), "' for ", task);
+                          headline, "' for ", task);
     }
   }
   if (!j.contains("tasks") || !j["tasks"].is_object())
@@ -318,7 +271,7 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
   // One preset per table.
   std::map<std::string, std::string> presets;  // preset -> first directory
   for (const RunRecord& r : runs)
-    presets.emplace(r.preset, r.dir);
+    presets.emplace(r.metrics.preset, r.dir);
   if (presets.size() > 1) {
     std::string list;
     for (const auto& [preset, dir] : presets)
@@ -327,23 +280,26 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
                           ". A table compares runs of one preset; pass the run directories of "
                           "one preset only (one table per preset)");
   }
-  // One portfolio size per table (the scalability study compares sizes: scalability.h).
-  const RunRecord* first_portfolio = nullptr;
+  // One size per table for a task whose runs come in sizes (the scalability study compares
+  // sizes: scalability.h).
+  std::map<std::string, const RunRecord*> first_sized;  // task -> its first run
   for (const RunRecord& r : runs) {
-    if (r.task != "portfolio") continue;
-    if (first_portfolio == nullptr) first_portfolio = &r;
-    if (r.n_assets != first_portfolio->n_assets)
-      fail<InvalidArgument>("the portfolio runs mix sizes: ", first_portfolio->dir, " has ",
-                            first_portfolio->n_assets, " assets and ", r.dir, " has ", r.n_assets,
+    const TaskReporting& task = task_reporting(r.metrics.task);
+    if (task.size_key.empty()) continue;
+    const RunRecord* first = first_sized.emplace(r.metrics.task, &r).first->second;
+    if (r.size != first->size)
+      fail<InvalidArgument>("the ", r.metrics.task, " runs mix sizes: ", first->dir, " has ",
+                            first->size, " ", task.size_unit, " and ", r.dir, " has ", r.size,
                             ". A table compares runs of one size; pass one size's runs (sizes "
                             "side by side: `diffdfl plot scalability`)");
   }
   // One run per (task, method, seed).
-  std::map<std::tuple<std::string, std::string, int64_t>, std::string> owners;
+  std::map<std::tuple<std::string, std::string, uint64_t>, std::string> owners;
   for (const RunRecord& r : runs) {
-    const auto [it, inserted] = owners.emplace(std::make_tuple(r.task, r.method, r.seed), r.dir);
+    const experiment::RunMetrics& m = r.metrics;
+    const auto [it, inserted] = owners.emplace(std::make_tuple(m.task, m.method, m.seed), r.dir);
     if (!inserted)
-      fail<InvalidArgument>("two runs of ", r.task, " / ", r.method, " seed ", r.seed, ": ",
+      fail<InvalidArgument>("two runs of ", m.task, " / ", m.method, " seed ", m.seed, ": ",
                             it->second, " and ", r.dir,
                             "; each seed may appear once in a table, pass only one of them");
   }
@@ -351,42 +307,45 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
   using Key = std::tuple<size_t, std::string, size_t, std::string>;
   std::map<Key, std::vector<const RunRecord*>> groups;
   for (const RunRecord& r : runs) {
-    groups[{order_rank(tasks::task_names(), r.task), r.task,
-            order_rank(table_method_order(), r.method), r.method}]
+    groups[{order_rank(tasks::task_names(), r.metrics.task), r.metrics.task,
+            order_rank(table_method_order(), r.metrics.method), r.metrics.method}]
         .push_back(&r);
   }
 
   ResultsTable table;
-  table.preset = runs.front().preset;
+  table.preset = runs.front().metrics.preset;
   table.paper_source = paper.source;
   for (const auto& [key, members] : groups) {
     TableRow row;
     row.task = std::get<1>(key);
     row.method = std::get<3>(key);
-    row.metric = headline_metric(row.task);
+    const TaskReporting& task = task_reporting(row.task);
+    row.metric = task.headline;
     row.runs = static_cast<int64_t>(members.size());
     std::vector<double> values, seconds;
     // Means over the usable runs that have the number.
     std::map<std::string, std::vector<double>> per_run;
     row.peak_rss_mb = kNaN;
     for (const RunRecord* r : members) {
-      if (r->status == "diverged") table.diverged.push_back(*r);
-      if (std::isfinite(r->train_seconds)) seconds.push_back(r->train_seconds);
-      if (std::isfinite(r->peak_rss_mb))
-        row.peak_rss_mb = std::isfinite(row.peak_rss_mb) ? std::max(row.peak_rss_mb, r->peak_rss_mb)
-                                                         : r->peak_rss_mb;
+      const experiment::RunMetrics& m = r->metrics;
+      if (m.status == experiment::RunStatus::kDiverged) table.diverged.push_back(*r);
+      if (std::isfinite(m.train_seconds)) seconds.push_back(m.train_seconds);
+      if (std::isfinite(m.peak_rss_mb))
+        row.peak_rss_mb = std::isfinite(row.peak_rss_mb) ? std::max(row.peak_rss_mb, m.peak_rss_mb)
+                                                         : m.peak_rss_mb;
       if (!r->usable()) {
         table.excluded.push_back(*r);
         continue;
       }
       values.push_back(r->headline_value());
-      row.seeds.push_back(r->seed);
-      const std::pair<const char*, double> numbers[] = {{"rmse", r->test_rmse},
-                                                        {"regret", r->test_regret},
-                                                        {"crps", r->test_crps},
-                                                        {"energy", r->test_energy},
-                                                        {"coverage90", r->test_coverage90},
-                                                        {"eval_se", r->test_eval_se}};
+      row.seeds.push_back(static_cast<int64_t>(m.seed));
+      std::vector<std::pair<std::string, double>> numbers = {{"rmse", m.test.rmse},
+                                                             {"crps", m.test.crps},
+                                                             {"energy", m.test.energy},
+                                                             {"coverage90", m.test.coverage90},
+                                                             {"eval_se", m.test_eval_se()}};
+      for (const std::string& extra : task.extra_columns)
+        numbers.emplace_back("extra." + extra, m.test_value(extra));
       for (const auto& [name, v] : numbers) {
         if (std::isfinite(v)) per_run[name].push_back(v);
       }
@@ -395,9 +354,10 @@ ResultsTable build_results_table(const std::vector<RunRecord>& runs, const Paper
     row.n_seeds = static_cast<int64_t>(values.size());
     std::tie(row.mean, row.std) = mean_and_std(values);
     row.se = row.std / std::sqrt(static_cast<double>(row.n_seeds));
-    const auto mean_of = [&](const char* name) { return mean_and_std(per_run[name]).first; };
+    const auto mean_of = [&](const std::string& name) { return mean_and_std(per_run[name]).first; };
     row.rmse = mean_of("rmse");
-    row.regret = mean_of("regret");
+    for (const std::string& extra : task.extra_columns)
+      row.extras[extra] = mean_of("extra." + extra);
     row.crps = mean_of("crps");
     row.energy = mean_of("energy");
     row.coverage90 = mean_of("coverage90");
@@ -457,14 +417,19 @@ std::string results_markdown(const ResultsTable& table) {
      << "the cache); peak RSS: the largest `peak_rss_mb` among the row's runs.\n";
   std::string task;
   for (const TableRow& r : table.rows) {
-    const bool portfolio = r.metric == "return";
+    const std::vector<std::string>& extras = task_reporting(r.task).extra_columns;
     if (r.task != task) {
       task = r.task;
-      md << "\n## " << metric_title(r.task, r.metric) << "\n\n"
+      md << "\n## " << metric_title(r.task) << "\n\n"
          << "| method | ours: mean ± std | SE | re-eval SE | paper | n | seeds | RMSE | CRPS | ES "
-         << "| cov90 |" << (portfolio ? " regret |" : "") << " train time (s) | peak RSS (MB) |\n"
-         << "|---|---|---|---|---|---|---|---|---|---|---|" << (portfolio ? "---|" : "")
-         << "---|---|\n";
+         << "| cov90 |";
+      for (const std::string& extra : extras)
+        md << " " << extra << " |";
+      md << " train time (s) | peak RSS (MB) |\n"
+         << "|---|---|---|---|---|---|---|---|---|---|---|";
+      for (size_t k = 0; k < extras.size(); ++k)
+        md << "---|";
+      md << "---|---|\n";
     }
     std::string seeds;
     for (int64_t s : r.seeds)
@@ -474,21 +439,24 @@ std::string results_markdown(const ResultsTable& table) {
        << (r.runs != r.n_seeds ? " of " + std::to_string(r.runs) : "") << " | " << cell(seeds)
        << " | " << cell(fmt_md(r.rmse)) << " | " << cell(fmt_md(r.crps)) << " | "
        << cell(fmt_md(r.energy)) << " | " << cell(fmt_fixed(r.coverage90, 2)) << " |";
-    if (portfolio) md << " " << cell(fmt_md(r.regret)) << " |";
+    for (const std::string& extra : extras)
+      md << " " << cell(fmt_md(r.extras.count(extra) ? r.extras.at(extra) : kNaN)) << " |";
     md << " " << cell(fmt_seconds(r.train_seconds)) << " | " << cell(fmt_fixed(r.peak_rss_mb, 0))
        << " |\n";
   }
   md << "\n## Runs left out of the numbers (null test cost)\n\n";
   if (table.excluded.empty()) md << "None: every run had a usable test value.\n";
   for (const RunRecord& r : table.excluded) {
-    md << "- `" << r.dir << "`: " << r.task << " / " << r.method << " seed " << r.seed << ": test "
-       << (std::isfinite(r.test_cost) ? headline_metric(r.task) : std::string("cost"))
+    const experiment::RunMetrics& m = r.metrics;
+    md << "- `" << r.dir << "`: " << m.task << " / " << m.method << " seed " << m.seed << ": test "
+       << (std::isfinite(m.test.cost) ? task_reporting(m.task).headline : std::string("cost"))
        << " is null (no usable test instance); not counted in n\n";
   }
   if (!table.diverged.empty()) {
     md << "\n## Diverged runs (status `diverged`; counted when their test value is usable)\n\n";
     for (const RunRecord& r : table.diverged)
-      md << "- `" << r.dir << "`: " << r.task << " / " << r.method << " seed " << r.seed << "\n";
+      md << "- `" << r.dir << "`: " << r.metrics.task << " / " << r.metrics.method << " seed "
+         << r.metrics.seed << "\n";
   }
   return md.str();
 }
@@ -525,11 +493,11 @@ std::vector<TableRow> read_table_csv(const fs::path& file) {
     row.std = number(r, c_std);
     row.paper = number(r, c_paper);
     row.paper_std = kNaN;
-    row.se = row.eval_se = row.rmse = row.regret = row.crps = row.energy = row.coverage90 =
-        row.train_seconds = row.peak_rss_mb = kNaN;
+    row.se = row.eval_se = row.rmse = row.crps = row.energy = row.coverage90 = row.train_seconds =
+        row.peak_rss_mb = kNaN;
     rows.push_back(row);
   }
   return rows;
 }
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

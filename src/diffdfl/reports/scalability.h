@@ -4,20 +4,20 @@
 // and the mean training time. The n of a run is data.n_assets in its config.json.
 //
 // Example:
-//   auto runs = experiment::collect_runs({"results/scalability"});
-//   auto rows = experiment::build_scalability(runs);
-//   experiment::write_scalability_csv(rows, "results/scalability/scalability");  // .csv
-//   experiment::plot_scalability(rows, "results/scalability/scalability");       // .png, .svg
+//   auto runs = reports::collect_runs({"results/scalability"});
+//   auto rows = reports::build_scalability(runs);
+//   reports::write_scalability_csv(rows, "results/scalability/scalability");  // .csv
+//   reports::plot_scalability(rows, "results/scalability/scalability");       // .png, .svg
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "diffdfl/experiment/gnuplot.h"
-#include "diffdfl/experiment/report.h"
+#include "diffdfl/reports/gnuplot.h"
+#include "diffdfl/reports/report.h"
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 
 /// One method at one portfolio size. NaN marks an empty cell.
 ///
@@ -54,4 +54,4 @@ std::string write_scalability_csv(const std::vector<ScalabilityRow>& rows,
 /// method. IoError as run_gnuplot_script.
 PlotFiles plot_scalability(const std::vector<ScalabilityRow>& rows, const std::string& prefix);
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports

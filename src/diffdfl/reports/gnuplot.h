@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-namespace diffdfl::experiment {
+namespace diffdfl::reports {
 
 /// The files one plot wrote.
 struct PlotFiles {
@@ -47,4 +47,4 @@ std::string gp_data_string(const std::string& s);
 /// {rows, cols} of a multiplot holding n panels (at most three columns).
 std::pair<int, int> multiplot_layout(size_t n);
 
-}  // namespace diffdfl::experiment
+}  // namespace diffdfl::reports
