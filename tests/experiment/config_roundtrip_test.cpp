@@ -1,15 +1,15 @@
 // The run configuration survives a round trip through config.json: for every committed preset,
-// task and method, the resolved configuration read into dfl::RunConfig, written with to_json and
-// read again gives the same configuration, and the written form keeps every value the preset set.
-// This is what `--resume` relies on (it rebuilds the run from config.json alone).
+// task and method, the resolved configuration read into experiment::RunConfig, written with to_json
+// and read again gives the same configuration, and the written form keeps every value the preset
+// set. This is what `--resume` relies on (it rebuilds the run from config.json alone).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "diffdfl/dfl/run_config.h"
 #include "diffdfl/experiment/presets.h"
+#include "diffdfl/experiment/run_config.h"
 
 namespace diffdfl::experiment {
 namespace {
@@ -45,8 +45,8 @@ TEST(ConfigRoundTrip, EveryPresetTaskAndMethodSurvivesConfigJson) {
       for (const auto& method : kMethods) {
         SCOPED_TRACE(preset + " " + task + " " + method);
         const json resolved = resolve_config(configs, preset, task, method, 3, "", {});
-        const json written = dfl::RunConfig::from_json(resolved, "resolved").to_json();
-        const json again = dfl::RunConfig::from_json(written, "config.json").to_json();
+        const json written = RunConfig::from_json(resolved, "resolved").to_json();
+        const json again = RunConfig::from_json(written, "config.json").to_json();
         EXPECT_EQ(written, again);
         expect_contains(written, resolved, "");
         ++checked;

@@ -8,7 +8,7 @@
 
 namespace diffdfl::experiment {
 
-data::DatasetOptions dataset_options(const dfl::RunConfig& cfg, const std::string& data_dir) {
+data::DatasetOptions dataset_options(const RunConfig& cfg, const std::string& data_dir) {
   data::DatasetOptions o;
   o.task = cfg.task;
   o.seed = cfg.seed;
@@ -18,7 +18,7 @@ data::DatasetOptions dataset_options(const dfl::RunConfig& cfg, const std::strin
   return o;
 }
 
-dfl::DecisionProblem make_problem(const dfl::RunConfig& cfg, int64_t n_y) {
+dfl::DecisionProblem make_problem(const RunConfig& cfg, int64_t n_y) {
   const nlohmann::json section = {{"program", cfg.program}, {"solver", cfg.solver}};
   ConfigReader reader(section, "config");
   dfl::DecisionProblem p;
@@ -50,14 +50,14 @@ dfl::DecisionProblem make_problem(const dfl::RunConfig& cfg, int64_t n_y) {
   return p;
 }
 
-models::PolicyOutput policy_output(const dfl::RunConfig& cfg) {
+models::PolicyOutput policy_output(const RunConfig& cfg) {
   const std::string program = tasks::program_name(cfg.task);
   if (program == "allocation") return models::PolicyOutput::kBox;
   if (program == "portfolio") return models::PolicyOutput::kSimplex;
   return models::PolicyOutput::kRaw;
 }
 
-double policy_box_upper(const dfl::RunConfig& cfg) {
+double policy_box_upper(const RunConfig& cfg) {
   double capacity = opt::AllocationOptions{}.capacity;
   if (cfg.program.contains("capacity") && cfg.program["capacity"].is_number()) {
     capacity = cfg.program["capacity"].get<double>();

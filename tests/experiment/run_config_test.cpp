@@ -1,7 +1,7 @@
 // RunConfig validation: every value that would only fail once a run is under way (a learning rate
 // beyond float32, batch norm on batches of one row, permuted targets where y depends on x, sizes
 // out of range) is a ConfigError naming the key, raised before anything is created.
-#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/experiment/run_config.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
 
-namespace diffdfl::dfl {
+namespace diffdfl::experiment {
 namespace {
 
 /// The ConfigError message of a configuration with the given overrides, or "" when it is valid.
@@ -60,4 +60,4 @@ TEST(RunConfig, ShuffledTargetsOnlyWhereYIsIndependentOfX) {
 }
 
 }  // namespace
-}  // namespace diffdfl::dfl
+}  // namespace diffdfl::experiment
