@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
@@ -57,6 +59,85 @@ TEST(RunConfig, ShuffledTargetsOnlyWhereYIsIndependentOfX) {
     const std::string e = error_of("dfl-mlp", {"shuffle_targets=true"}, task);
     EXPECT_NE(e.find("shuffle_targets"), std::string::npos) << task << ": " << e;
   }
+}
+
+// The messages of every check, word for word (they were each spelled out in validate() before the
+// field tables drove it; users and scripts match on them).
+TEST(RunConfig, EveryCheckKeepsItsMessage) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"threads=2000", "threads: must be in [0, 1024] (0 = LibTorch's default)"},
+      {"shuffle_targets=true",
+       "shuffle_targets: is valid only on task synthetic (where y is independent of x); on power "
+       "it would pair every x with another context's y"},
+      {"data.n_assets=1", "data.n_assets: must be >= 2"},
+      {"target_scaling=x", "target_scaling: must be \"standardize\" or \"none\", got \"x\""},
+      {"pretrain.epochs=-1", "pretrain.epochs: must be >= 0"},
+      {"pretrain.batch_size=-1", "pretrain.batch_size: must be >= 0 (0 = full batch)"},
+      {"pretrain.lr=0", "pretrain.lr: must be in (0, 10]"},
+      {"pretrain.optimizer=sgd", "pretrain.optimizer: must be \"adam\" or \"adamw\""},
+      {"pretrain.weight_decay=-1", "pretrain.weight_decay: must be in [0, 1000]"},
+      {"pretrain.lr_schedule=x", "pretrain.lr_schedule: must be \"constant\" or \"cosine\""},
+      {"pretrain.ema=1", "pretrain.ema: must be in [0, 1) (0 = off)"},
+      {"pretrain.select=x", "pretrain.select: must be \"last\" or \"hold\""},
+      {"pretrain.eval_every=0", "pretrain.eval_every: must be >= 1"},
+      {"pretrain.patience=-1", "pretrain.patience: must be >= 0 (0 = never stop early)"},
+      {"pretrain.hold_draws=0", "pretrain.hold_draws: must be >= 1"},
+      {"train.epochs=-1", "train.epochs: must be >= 0"},
+      {"train.batch_size=-1", "train.batch_size: must be >= 0 (0 = full batch)"},
+      {"train.lr=0", "train.lr: must be in (0, 10]"},
+      {"train.samples=0", "train.samples: must be in [1, 100000]"},
+      {"train.patience=-1", "train.patience: must be >= 0 (0 = never stop early)"},
+      {"train.min_delta=-1", "train.min_delta: must be >= 0"},
+      {"train.max_skipped_steps=-1", "train.max_skipped_steps: must be >= 0"},
+      {"train.grad_clip=-1", "train.grad_clip: must be >= 0"},
+      {"train.fit_weight=-1", "train.dfl_weight/fit_weight: must be in [0, 1e6]"},
+      {"train.dfl_weight=0", "train.dfl_weight: and fit_weight are both 0"},
+      {"train.normalize=x", "train.normalize: must be \"dfl\", \"fit\" or \"none\", got \"x\""},
+      {"train.fit_draws=0", "train.fit_draws: must be in [1, 1000]"},
+      {"eval.samples=0", "eval.samples: must be in [1, 100000]"},
+      {"eval.batch_size=0", "eval.batch_size: must be >= 1"},
+      {"eval.repeats=0", "eval.repeats: must be in [1, 1000]"},
+      {"eval.epoch_repeats=0", "eval.epoch_repeats: must be in [1, 1000]"},
+      {"eval.sample_steps=-1", "eval.sample_steps: must be in [0, diffusion.T]"},
+      {"eval.sample_steps=100000", "eval.sample_steps: must be in [0, diffusion.T]"},
+      {"diffusion.sampler=nope",
+       "diffusion.sampler: sampler 'nope' is not valid; use ddim or ddpm"},
+      {"diffusion.T=0", "diffusion: NoiseScheduleOptions.steps (T) must be >= 2, got 0"},
+      {"train.rp_graph=nope",
+       "train.rp_graph: graph mode 'nope' is not valid; use none, full or checkpointed"},
+      {"mlp.width=0", "mlp: MlpOptions.width must be >= 1, got 0"},
+      {"gaussian.width=0", "gaussian: GaussianOptions.width must be >= 1, got 0"},
+  };
+  for (const auto& [set, message] : cases)
+    EXPECT_EQ(error_of("dfl-mlp", {set}), message) << set;
+  // With several bad keys the first check in the old order still wins.
+  EXPECT_EQ(error_of("dfl-mlp", {"data.n_assets=1", "shuffle_targets=true"}).rfind("shuffle", 0),
+            0U);
+  EXPECT_EQ(error_of("dfl-mlp", {"eval.sample_steps=-1", "train.lr=0"}).rfind("train.lr", 0), 0U);
+  EXPECT_EQ(error_of("dfl-mlp", {}, "bogus"),
+            "task: unknown task 'bogus'; use synthetic, synthetic-contextual, power or portfolio");
+}
+
+// Every key is written, and what is written reads back to the same configuration.
+TEST(RunConfig, WritesEveryKeyAndReadsItBack) {
+  RunConfig c;
+  c.task = "power";
+  c.train.mix.fit_weight = 0.25;
+  c.eval.sample_steps = 7;
+  c.diffusion.sampler.eta = 0.5;
+  const nlohmann::json j = c.to_json();
+  EXPECT_EQ(j["train"]["fit_weight"], 0.25);
+  EXPECT_EQ(j["eval"]["sample_steps"], 7);
+  EXPECT_EQ(j["diffusion"]["eta"], 0.5);
+  EXPECT_EQ(j["method"], "dfl-diffusion-sf");
+  EXPECT_EQ(j["train"]["rp_graph"], "checkpointed");
+  EXPECT_EQ(j.size(), 18U);
+  EXPECT_EQ(j["data"].size(), 2U);
+  EXPECT_EQ(j["pretrain"].size(), 11U);
+  EXPECT_EQ(j["train"].size(), 13U);
+  EXPECT_EQ(j["eval"].size(), 5U);
+  EXPECT_EQ(j["diffusion"].size(), 21U);
+  EXPECT_EQ(RunConfig::from_json(j, "round trip").to_json(), j);
 }
 
 }  // namespace
