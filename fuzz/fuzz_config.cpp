@@ -1,7 +1,7 @@
 // Fuzzes configuration input: a JSON document (a preset section or a --config file) merged over a
-// run's identity, then `--set key=value` lines, read as a dfl::RunConfig and, when valid, turned
-// into the task's decision layer. Any input gives a configuration or a diffdfl::Error; a valid
-// configuration survives the round trip through its own JSON unchanged.
+// run's identity, then `--set key=value` lines, read as an experiment::RunConfig and, when valid,
+// turned into the task's decision layer. Any input gives a configuration or a diffdfl::Error; a
+// valid configuration survives the round trip through its own JSON unchanged.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "diffdfl/core/config.h"
 #include "diffdfl/core/error.h"
-#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/experiment/run_config.h"
 #include "diffdfl/tasks/task.h"
 #include "fuzz_util.h"
 
@@ -23,9 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::istringstream sets(parts[1]);
     for (std::string line; std::getline(sets, line);)
       diffdfl::apply_override(cfg, line);
-    const diffdfl::dfl::RunConfig c = diffdfl::dfl::RunConfig::from_json(cfg, "fuzz");
+    const diffdfl::experiment::RunConfig c = diffdfl::experiment::RunConfig::from_json(cfg, "fuzz");
     const nlohmann::json again = c.to_json();
-    if (diffdfl::dfl::RunConfig::from_json(again, "round trip").to_json() != again)
+    if (diffdfl::experiment::RunConfig::from_json(again, "round trip").to_json() != again)
       __builtin_trap();
     const nlohmann::json section = {{"program", c.program}, {"solver", c.solver}};
     diffdfl::ConfigReader reader(section, "fuzz");

@@ -5,7 +5,7 @@
 // reparameterization gradient w.r.t. the samples, the score-function weights and
 // "gradient_status". A status that is not usable (e.g. "numerical" for samples that overflow) or
 // unusable gradients exit with code 4 after the JSON, with one line on stderr saying why. Keys for
-// --set: program.<key> and solver.<key>, as in src/diffdfl/tasks/programs.h (e.g. --set
+// --set: program.<key> and solver.<key>, as each task reads them (src/diffdfl/tasks/) (e.g. --set
 // program.ramp=0.3 --set solver.tol=1e-9).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -1,26 +1,23 @@
 // The run configuration survives a round trip through config.json: for every committed preset,
-// task and method, the resolved configuration read into dfl::RunConfig, written with to_json and
-// read again gives the same configuration, and the written form keeps every value the preset set.
-// This is what `--resume` relies on (it rebuilds the run from config.json alone).
+// task and method, the resolved configuration read into experiment::RunConfig, written with to_json
+// and read again gives the same configuration, and the written form keeps every value the preset
+// set. This is what `--resume` relies on (it rebuilds the run from config.json alone).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/dfl/method.h"
 #include "diffdfl/experiment/presets.h"
+#include "diffdfl/experiment/run_config.h"
+#include "diffdfl/tasks/task.h"
 
 namespace diffdfl::experiment {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-const std::vector<std::string> kTasks = {"synthetic", "synthetic-contextual", "power", "portfolio"};
-const std::vector<std::string> kMethods = {
-    "two-stage-mlp",   "two-stage-gaussian", "two-stage-diffusion", "dfl-mlp", "dfl-gaussian-rp",
-    "dfl-gaussian-sf", "dfl-diffusion-rp",   "dfl-diffusion-sf",    "policy"};
 
 /// Every leaf of `part` is present in `whole` with an equal value (numbers compared as doubles).
 void expect_contains(const json& whole, const json& part, const std::string& where) {
@@ -41,12 +38,12 @@ TEST(ConfigRoundTrip, EveryPresetTaskAndMethodSurvivesConfigJson) {
   const std::string configs = (fs::path(DIFFDFL_TEST_SOURCE_DIR) / "configs").string();
   int checked = 0;
   for (const std::string preset : {"smoke", "cpu", "paper"}) {
-    for (const auto& task : kTasks) {
-      for (const auto& method : kMethods) {
+    for (const auto& task : tasks::task_names()) {
+      for (const auto& method : dfl::method_names()) {
         SCOPED_TRACE(preset + " " + task + " " + method);
         const json resolved = resolve_config(configs, preset, task, method, 3, "", {});
-        const json written = dfl::RunConfig::from_json(resolved, "resolved").to_json();
-        const json again = dfl::RunConfig::from_json(written, "config.json").to_json();
+        const json written = RunConfig::from_json(resolved, "resolved").to_json();
+        const json again = RunConfig::from_json(written, "config.json").to_json();
         EXPECT_EQ(written, again);
         expect_contains(written, resolved, "");
         ++checked;

@@ -12,29 +12,30 @@
 #include "diffdfl/core/seed.h"
 #include "diffdfl/dfl/predictor_factory.h"
 #include "diffdfl/experiment/presets.h"
+#include "diffdfl/experiment/session.h"
 
 namespace diffdfl::experiment {
 namespace {
 
 namespace fs = std::filesystem;
 
-dfl::RunConfig small_mlp_config() {
+RunConfig small_mlp_config() {
   const nlohmann::json j =
       resolve_config(std::string(DIFFDFL_TEST_SOURCE_DIR) + "/configs", "smoke", "synthetic",
                      "two-stage-mlp", 1, "", {"pretrain.epochs=3"});
-  return dfl::RunConfig::from_json(j, "smoke preset");
+  return RunConfig::from_json(j, "smoke preset");
 }
 
-PretrainInfo fit(const dfl::RunConfig& cfg, const dfl::SplitData& data, const fs::path& cache) {
+PretrainInfo fit(const RunConfig& cfg, const dfl::SplitData& data, const fs::path& cache) {
   seed_global(1);
   std::unique_ptr<models::Predictor> p =
-      dfl::make_predictor(cfg, data.x.size(1), data.y.size(1), torch::kCPU);
+      dfl::make_predictor(predictor_options(cfg), data.x.size(1), data.y.size(1), torch::kCPU);
   return pretrain_with_cache(*p, cfg, data, {}, cache.string(), /*show_progress=*/false);
 }
 
 TEST(PretrainCache, ReusesTheFitOnlyForTheSameOptionsAndData) {
   const fs::path cache = cli_testing::temp_dir("pretrain_cache");
-  const dfl::RunConfig cfg = small_mlp_config();
+  const experiment::RunConfig cfg = small_mlp_config();
   torch::manual_seed(3);
   const dfl::SplitData data{torch::randn({40, 5}), torch::randn({40, 3})};
 
@@ -53,7 +54,7 @@ TEST(PretrainCache, ReusesTheFitOnlyForTheSameOptionsAndData) {
   EXPECT_FALSE(other.cached);
   EXPECT_NE(other.path, first.path);
   // Other options on the same data: another key too.
-  dfl::RunConfig longer = cfg;
+  experiment::RunConfig longer = cfg;
   longer.pretrain.epochs = 4;
   EXPECT_NE(pretrain_cache_path(longer, training_data_digest(data), cache.string()), first.path);
 }

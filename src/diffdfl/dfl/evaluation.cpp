@@ -1,11 +1,9 @@
 #include "diffdfl/dfl/evaluation.h"
 
 #include <cmath>
-#include <memory>
+#include <optional>
 #include <set>
 #include <vector>
-
-#include "diffdfl/models/diffusion.h"
 
 namespace diffdfl::dfl {
 
@@ -118,22 +116,6 @@ SplitMetrics average_draws(const std::vector<SplitMetrics>& draws) {
   return m;
 }
 
-/// Installs another sampler on a diffusion predictor for the scope's lifetime.
-class SamplerSwap {
- public:
-  SamplerSwap(models::DiffusionPredictor& model, const models::SamplerOptions& sampler)
-      : model_(model), saved_(model.options().sampler) {
-    model_.set_sampler(sampler);
-  }
-  ~SamplerSwap() { model_.set_sampler(saved_); }
-  SamplerSwap(const SamplerSwap&) = delete;
-  SamplerSwap& operator=(const SamplerSwap&) = delete;
-
- private:
-  models::DiffusionPredictor& model_;
-  models::SamplerOptions saved_;
-};
-
 }  // namespace
 
 json SplitMetrics::to_json() const {
@@ -201,21 +183,16 @@ SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProb
 }
 
 int64_t samples_per_context(const models::Predictor& predictor, int64_t configured) {
-  return predictor.kind() == "mlp" ? 1 : configured;
+  return predictor.is_point_forecast() ? 1 : configured;
 }
 
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y,
                                 const EvalConfig& eval, const TargetRange& range, int64_t samples) {
   const int64_t M = samples_per_context(predictor, samples > 0 ? samples : eval.samples);
-  std::unique_ptr<SamplerSwap> swap;
-  auto* diffusion = dynamic_cast<models::DiffusionPredictor*>(&predictor);
-  if (diffusion != nullptr && eval.sample_steps > 0) {
-    models::SamplerOptions sampler = diffusion->options().sampler;
-    sampler.steps = eval.sample_steps;
-    swap = std::make_unique<SamplerSwap>(*diffusion, sampler);
-  }
-  const int64_t draws = predictor.kind() == "mlp" ? 1 : eval.repeats;
+  std::optional<models::ScopedSampleSteps> steps;  // restored on every exit
+  if (eval.sample_steps > 0) steps.emplace(predictor, eval.sample_steps);
+  const int64_t draws = predictor.is_point_forecast() ? 1 : eval.repeats;
   std::vector<SplitMetrics> out;
   for (int64_t r = 0; r < draws; ++r)
     out.push_back(evaluate_predictor(predictor, problem, x, y, M, eval.batch_size, range));

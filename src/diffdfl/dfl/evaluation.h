@@ -18,8 +18,8 @@
 #include <string>
 
 #include "diffdfl/dfl/problem.h"
-#include "diffdfl/dfl/run_config.h"
 #include "diffdfl/dfl/scoring_rules.h"
+#include "diffdfl/dfl/train_config.h"
 #include "diffdfl/models/policy.h"
 #include "diffdfl/models/predictor.h"
 

@@ -20,7 +20,7 @@
 #include <memory>
 #include <vector>
 
-#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/dfl/train_config.h"
 #include "diffdfl/models/predictor.h"
 
 namespace diffdfl::dfl {

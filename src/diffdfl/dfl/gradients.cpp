@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "diffdfl/dfl/batches.h"
-
 namespace diffdfl::dfl {
 
 torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& ok) {
@@ -45,30 +43,6 @@ FitGradient fit_gradient(models::Predictor& predictor, const std::vector<torch::
   out.norm = global_norm(out.grads);
   clear_grads(params);
   return out;
-}
-
-FitGradient dfl_fit_gradient(models::Predictor& predictor, const std::vector<torch::Tensor>& params,
-                             const torch::Tensor& x, const torch::Tensor& y,
-                             const RunConfig& config, int64_t epoch, int64_t batch) {
-  const torch::Tensor y_fit =
-      config.shuffle_targets ? shuffled_rows(y, config.seed, "dfl.fit", epoch, batch) : y;
-  return fit_gradient(predictor, params, x, y_fit, config.train.mix.fit_draws);
-}
-
-void set_mixed_gradients(const std::vector<torch::Tensor>& params,
-                         const std::vector<torch::Tensor>& g_dfl, double n_dfl,
-                         const std::vector<torch::Tensor>& g_fit, double n_fit,
-                         const MixConfig& mix) {
-  const bool mixing = !g_fit.empty();
-  double s_dfl = 1.0;
-  double s_fit = 1.0;
-  if (mixing && mix.normalize == "dfl") s_dfl = n_dfl > 1e-30 ? n_fit / n_dfl : 0.0;
-  if (mixing && mix.normalize == "fit") s_fit = n_fit > 1e-30 ? n_dfl / n_fit : 0.0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor g = g_dfl[i] * (mix.dfl_weight * s_dfl);
-    if (mixing) g = g + g_fit[i] * (mix.fit_weight * s_fit);
-    params[i].mutable_grad() = g;
-  }
 }
 
 }  // namespace diffdfl::dfl

@@ -1,21 +1,19 @@
-// Gradient bookkeeping shared by the DFL trainer and the gradient-fidelity experiment: copies and
-// norms of parameter gradients, the masked mean over usable instances, the mixed-in fitting-loss
-// gradient, and the reference's gradient-norm-matched mixing of the DFL and fitting gradients.
+// Gradient bookkeeping under the DFL estimators (estimators.h) and the gradient-fidelity
+// experiment: copies and norms of parameter gradients, the masked mean over usable instances, and
+// the gradient of the fitting loss averaged over draws of its noise.
 //
-// Example (one mixed step, as DflTrainer::train_step does):
+// Example:
 //   dfl_loss.backward();
-//   std::vector<torch::Tensor> g_dfl = take_grads(params);
+//   std::vector<torch::Tensor> g_dfl = take_grads(params);   // copies; .grad keeps its values
 //   clear_grads(params);
-//   const FitGradient fit = dfl_fit_gradient(predictor, params, x, y, config, epoch, batch);
-//   set_mixed_gradients(params, g_dfl, global_norm(g_dfl), fit.grads, fit.norm, mix);
-//   optimizer.step();
+//   const FitGradient fit = fit_gradient(predictor, params, x, y, /*draws=*/1);
+//   std::cout << global_norm(g_dfl) << " vs " << fit.norm << "\n";
 #pragma once
 
 #include <torch/torch.h>
 
 #include <vector>
 
-#include "diffdfl/dfl/run_config.h"
 #include "diffdfl/models/predictor.h"
 
 namespace diffdfl::dfl {
@@ -42,20 +40,5 @@ struct FitGradient {
 };
 FitGradient fit_gradient(models::Predictor& predictor, const std::vector<torch::Tensor>& params,
                          const torch::Tensor& x, const torch::Tensor& y, int64_t draws);
-
-/// The fitting term of DFL step (epoch, batch), as DflTrainer mixes it in: fit_gradient with
-/// config.train.mix.fit_draws draws, on y permuted within the batch when config.shuffle_targets
-/// (batches.h, purpose "dfl.fit").
-FitGradient dfl_fit_gradient(models::Predictor& predictor, const std::vector<torch::Tensor>& params,
-                             const torch::Tensor& x, const torch::Tensor& y,
-                             const RunConfig& config, int64_t epoch, int64_t batch);
-
-/// Writes g = w_dfl·s_dfl·g_dfl + w_fit·s_fit·g_fit into the parameters' .grad (as in the authors'
-/// code): with mix.normalize = "dfl", s_dfl = ‖g_fit‖/‖g_dfl‖; with "fit", s_fit = ‖g_dfl‖/‖g_fit‖;
-/// the other scale is 1 (a zero norm gives scale 0). An empty `g_fit` means no fitting term.
-void set_mixed_gradients(const std::vector<torch::Tensor>& params,
-                         const std::vector<torch::Tensor>& g_dfl, double n_dfl,
-                         const std::vector<torch::Tensor>& g_fit, double n_fit,
-                         const MixConfig& mix);
 
 }  // namespace diffdfl::dfl

@@ -9,8 +9,8 @@
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/timer.h"
 #include "diffdfl/dfl/batches.h"
+#include "diffdfl/dfl/estimators.h"
 #include "diffdfl/dfl/fitter.h"
-#include "diffdfl/dfl/gradients.h"
 
 namespace diffdfl::dfl {
 
@@ -55,14 +55,39 @@ EpochRecord EpochRecord::from_json(const json& j) {
   return r;
 }
 
-DflTrainer::DflTrainer(const RunConfig& config, models::Predictor* predictor,
+void TrainerOptions::validate() const {
+  auto check = [](bool ok, const char* field, auto value, const char* what) {
+    if (!ok) fail<InvalidArgument>("TrainerOptions.", field, " must be ", what, ", got ", value);
+  };
+  check(train.epochs >= 0, "train.epochs", train.epochs, ">= 0");
+  check(train.batch_size >= 0, "train.batch_size", train.batch_size, ">= 0 (0 = full batch)");
+  check(train.lr > 0 && std::isfinite(train.lr), "train.lr", train.lr, "> 0");
+  check(train.samples >= 1, "train.samples", train.samples, ">= 1");
+  check(train.patience >= 0, "train.patience", train.patience, ">= 0");
+  check(train.min_delta >= 0, "train.min_delta", train.min_delta, ">= 0");
+  check(train.max_skipped_steps >= 0, "train.max_skipped_steps", train.max_skipped_steps, ">= 0");
+  check(train.grad_clip >= 0, "train.grad_clip", train.grad_clip, ">= 0");
+  check(train.mix.dfl_weight >= 0, "train.mix.dfl_weight", train.mix.dfl_weight, ">= 0");
+  check(train.mix.fit_weight >= 0, "train.mix.fit_weight", train.mix.fit_weight, ">= 0");
+  check(
+      train.mix.normalize == "dfl" || train.mix.normalize == "fit" || train.mix.normalize == "none",
+      "train.mix.normalize", train.mix.normalize, "\"dfl\", \"fit\" or \"none\"");
+  check(train.mix.fit_draws >= 1, "train.mix.fit_draws", train.mix.fit_draws, ">= 1");
+  check(eval.samples >= 1, "eval.samples", eval.samples, ">= 1");
+  check(eval.batch_size >= 1, "eval.batch_size", eval.batch_size, ">= 1");
+  check(eval.sample_steps >= 0, "eval.sample_steps", eval.sample_steps, ">= 0");
+  check(eval.epoch_repeats >= 1, "eval.epoch_repeats", eval.epoch_repeats, ">= 1");
+}
+
+DflTrainer::DflTrainer(const TrainerOptions& options, models::Predictor* predictor,
                        models::PolicyNet* policy, DecisionProblem problem, TrainData data)
-    : config_(config),
+    : config_(options),
       predictor_(predictor),
       policy_(policy),
       problem_(std::move(problem)),
       data_(std::move(data)),
       range_(TargetRange::of(data_.train.y)) {
+  config_.validate();
   DIFFDFL_CHECK((predictor_ == nullptr) != (policy_ == nullptr),
                 "DflTrainer: give exactly one of a predictor and a policy");
   DIFFDFL_CHECK(problem_.layer != nullptr, "DflTrainer: the problem has no decision layer");
@@ -121,74 +146,20 @@ EpochRecord DflTrainer::evaluate_initial() {
   return r;
 }
 
-std::pair<double, int64_t> DflTrainer::dfl_backward(const torch::Tensor& x,
-                                                    const torch::Tensor& y) {
-  const Estimator est = estimator(config_.method);
-  if (est == Estimator::kDirect) {
-    opt::Solution proj;
-    const torch::Tensor z = policy_decisions(*policy_, problem_, x, &proj);
-    const torch::Tensor ok = proj.status.empty()
-                                 ? torch::ones({z.size(0)}, z.options().dtype(torch::kBool))
-                                 : proj.ok_mask();
-    const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
-    loss.backward();
-    return {loss.item<double>(), z.size(0) - ok.sum().item<int64_t>()};
-  }
-  const int64_t M = samples_per_context(*predictor_, config_.train.samples);
-  if (est == Estimator::kReparameterization) {
-    const models::GraphMode mode =
-        predictor_->kind() == "diffusion" ? config_.train.rp_graph : models::GraphMode::kFull;
-    const torch::Tensor samples = predictor_->sample(x, M, mode);
-    if (!torch::isfinite(samples).all().item<bool>()) return {std::nan(""), 0};
-    opt::Solution sol;
-    const torch::Tensor z = problem_.layer->decide(samples, &sol);
-    const torch::Tensor ok = sol.ok_mask();
-    if (sol.failures() == ok.size(0)) return {std::nan(""), sol.failures()};  // nothing to learn
-    const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
-    loss.backward();
-    return {loss.item<double>(), sol.failures()};
-  }
-  // Score function: detached samples, one adjoint per context, then the weighted surrogate.
-  const torch::Tensor samples = predictor_->sample(x, M, models::GraphMode::kNone);
-  if (!torch::isfinite(samples).all().item<bool>()) return {std::nan(""), 0};
-  const opt::Solution sol = problem_.layer->solve(samples);
-  const torch::Tensor ok = sol.ok_mask();
-  if (sol.failures() == ok.size(0)) return {std::nan(""), sol.failures()};  // nothing to learn
-  const torch::Tensor z = sol.z.detach().requires_grad_(true);
-  const torch::Tensor loss = masked_mean(problem_.cost(y, z), ok);
-  const torch::Tensor dl_dz = torch::autograd::grad({loss}, {z})[0];
-  const torch::Tensor w = problem_.layer->sf_weights(samples, sol, dl_dz);
-  // Per context the estimator is (1/M) Σ_m w_bm ∇ log p; a pooled program averages over all B·M.
-  const int64_t m_eff = problem_.layer->options().pooled ? samples.size(0) * M : M;
-  predictor_->surrogate_backward(x, samples, w, 1.0 / static_cast<double>(m_eff));
-  return {loss.item<double>(), sol.failures()};
-}
-
 DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x, const torch::Tensor& y) {
-  StepResult r;
-  const MixConfig& mix = config_.train.mix;
   optimizer_->zero_grad();
-  const auto [cost, failures] = dfl_backward(x, y);
-  r.cost = cost;
-  r.failures = failures;
-  const std::vector<torch::Tensor> g_dfl = take_grads(params_);
-  const double n_dfl = global_norm(g_dfl);
-
-  FitGradient fit;
-  const bool mixing = predictor_ != nullptr && mix.fit_weight > 0;
-  if (mixing) {
-    fit = dfl_fit_gradient(*predictor_, params_, x, y, config_, step_epoch_, step_batch_);
-    r.fit = fit.loss;
-  }
-  if (!std::isfinite(cost) || !std::isfinite(n_dfl) || (mixing && !std::isfinite(fit.norm))) {
-    optimizer_->zero_grad();
-    r.skipped = true;
-    return r;
-  }
-  set_mixed_gradients(params_, g_dfl, n_dfl, fit.grads, fit.norm, mix);
-  if (config_.train.grad_clip > 0)
-    torch::nn::utils::clip_grad_norm_(params_, config_.train.grad_clip);
-  optimizer_->step();
+  const EstimatorOptions est{estimator(config_.method), config_.train.samples,
+                             config_.train.rp_graph};
+  const DflBatchLoss dfl = dfl_backward(predictor_, policy_, problem_, x, y, est);
+  const StepOptions step{config_.train.mix, config_.train.grad_clip, config_.shuffle_targets,
+                         config_.seed};
+  const StepOutcome s = mixed_step(*optimizer_, params_, take_grads(params_), dfl.cost, predictor_,
+                                   x, y, step, step_epoch_, step_batch_);
+  StepResult r;
+  r.cost = dfl.cost;
+  r.fit = s.fit;
+  r.failures = dfl.failures;
+  r.skipped = s.skipped;
   return r;
 }
 

@@ -1,11 +1,14 @@
-// Decision-focused fine-tuning (docs/methods.md): every DFL method and the policy baseline, with the
-// reference's gradient-norm matched mixing of the DFL gradient and the fitting-loss gradient,
+// Decision-focused fine-tuning (docs/methods.md): every DFL method and the policy baseline, with
+// the reference's gradient-norm matched mixing of the DFL gradient and the fitting-loss gradient,
 // hold-out evaluation after every epoch, best-state selection with patience, guards against
 // non-finite steps, and a checkpointable state (a killed run resumes bit-identically on the same
 // machine and thread count: batches derive from (seed, epoch) and the RNG state is saved).
 //
 // Example:
-//   dfl::DflTrainer trainer(cfg, pred.get(), nullptr, problem, data);
+//   dfl::TrainerOptions o;
+//   o.method = dfl::Method::kDflGaussianRp;
+//   o.train.epochs = 5;
+//   dfl::DflTrainer trainer(o, pred.get(), nullptr, problem, data);
 //   trainer.evaluate_initial();
 //   while (!trainer.finished()) trainer.run_epoch(trainer.next_epoch(), progress);
 //   trainer.restore_best();
@@ -21,8 +24,9 @@
 #include <vector>
 
 #include "diffdfl/dfl/evaluation.h"
+#include "diffdfl/dfl/method.h"
 #include "diffdfl/dfl/problem.h"
-#include "diffdfl/dfl/run_config.h"
+#include "diffdfl/dfl/train_config.h"
 #include "diffdfl/models/policy.h"
 #include "diffdfl/models/predictor.h"
 
@@ -53,13 +57,29 @@ struct EpochRecord {
   static EpochRecord from_json(const nlohmann::json& j);
 };
 
+/// What the trainer needs of a run's configuration.
+///
+/// Example: TrainerOptions o{Method::kDflMlp, /*seed=*/1, /*shuffle_targets=*/false, train, eval};
+struct TrainerOptions {
+  Method method = Method::kDflDiffusionSf;  ///< its estimator (kNone: evaluation only)
+  uint64_t seed = 1;                        ///< batches (seed, "dfl", epoch) and target shuffles
+  /// The fitting term mixed into DFL sees y permuted within the batch (batches.h, "dfl.fit").
+  bool shuffle_targets = false;
+  TrainConfig train;
+  EvalConfig eval;  ///< per-epoch hold/test evaluation (eval.epoch_repeats draws)
+
+  /// InvalidArgument naming the bad field (e.g. "TrainerOptions.train.lr must be > 0, got 0").
+  void validate() const;
+};
+
 /// Progress of the current epoch: (batch, batches, running mean train cost).
 using ProgressFn = std::function<void(int64_t, int64_t, double)>;
 
 class DflTrainer {
  public:
   /// Exactly one of `predictor` and `policy` is non-null; the model must outlive the trainer.
-  DflTrainer(const RunConfig& config, models::Predictor* predictor, models::PolicyNet* policy,
+  /// Checks `options` (TrainerOptions::validate).
+  DflTrainer(const TrainerOptions& options, models::Predictor* predictor, models::PolicyNet* policy,
              DecisionProblem problem, TrainData data);
 
   /// Evaluates hold and test before any training (curve epoch −1) and makes it the best state.
@@ -91,15 +111,14 @@ class DflTrainer {
     int64_t failures = 0;
     bool skipped = false;
   };
+  /// One step: the DFL backward and the mixed step of estimators.h.
   StepResult train_step(const torch::Tensor& x, const torch::Tensor& y);
-  /// Accumulates ∇ of the mean realised decision cost into .grad; returns (cost, failures).
-  std::pair<double, int64_t> dfl_backward(const torch::Tensor& x, const torch::Tensor& y);
   SplitMetrics evaluate(const SplitData& split);
   models::Model& model();
   const models::Model& model() const;
   std::vector<torch::Tensor> state_tensors() const;
 
-  RunConfig config_;
+  TrainerOptions config_;
   models::Predictor* predictor_ = nullptr;
   models::PolicyNet* policy_ = nullptr;
   DecisionProblem problem_;

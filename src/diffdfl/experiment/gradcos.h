@@ -7,13 +7,14 @@
 //     DecisionLayer::decide; each score-function gradient (K uniform timestep draws for every K in
 //     `ks`, plus the second-moment importance sampler with `is_draws` draws) is formed on a
 //     detached copy of the same samples with the same decisions and weights, exactly as
-//     DflTrainer::dfl_backward forms it (scale 1/M per context, 1/(B·M) for a pooled program),
-//     each into freshly zeroed gradients. Recorded per batch: the cosine similarity of the
-//     flattened parameter gradients, ‖g_sf − g_rp‖/‖g_rp‖ and ‖g_sf‖/‖g_rp‖, and per epoch the
-//     cosine of the gradients summed over the batches (noise averages out of sums, bias does
-//     not); optionally also noise baselines: each estimator against itself on fresh samples of
-//     the same batch. Then an ordinary training step is taken with the RP gradient (Adam, the
-//     configuration's gradient-norm mixing with the fitting loss, as DflTrainer does).
+//     dfl/estimators.h forms it for DflTrainer (scale 1/M per context, 1/(B·M) for a pooled
+//     program), each into freshly zeroed gradients. Every gradient comes from dfl/estimators.h, the
+//     code DflTrainer trains with. Recorded per batch: the cosine similarity of the flattened
+//     parameter gradients, ‖g_sf − g_rp‖/‖g_rp‖ and ‖g_sf‖/‖g_rp‖, and per epoch the cosine of the
+//     gradients summed over the batches (noise averages out of sums, bias does not); optionally
+//     also noise baselines: each estimator against itself on fresh samples of the same batch. Then
+//     an ordinary training step is taken with the RP gradient (Adam, the configuration's
+//     gradient-norm mixing with the fitting loss, as DflTrainer does).
 //
 // (b) ELBO-surrogate gradient vs the exact ∇θ log p on a linear-Gaussian diffusion (the
 //     authors' experiment, done correctly): y = W x + σ ξ (W ~ N(0, 1) from the seed, x ~ U(−1,
@@ -51,6 +52,7 @@
 #include <vector>
 
 #include "diffdfl/experiment/run.h"
+#include "diffdfl/experiment/run_config.h"
 #include "diffdfl/models/linear_eps_diffusion.h"
 
 namespace diffdfl::experiment {
@@ -129,6 +131,10 @@ struct SfRpResult {
 
 /// Runs part (a). ConfigError / InvalidArgument for a bad configuration, before any work.
 SfRpResult run_sf_vs_rp(const SfRpOptions& options);
+
+/// Part (a)'s run configuration, read and checked (ConfigError naming the key), with the method
+/// checked to use the diffusion predictor.
+RunConfig sf_rp_config(const nlohmann::json& config);
 
 // ---------------------------------------------------------------------------------------------
 // (b) ELBO gradient vs the exact ∇θ log p.

@@ -26,7 +26,7 @@ namespace diffdfl::experiment {
 /// Names of the presets found in `config_dir` (files <name>.json).
 std::vector<std::string> preset_names(const std::string& config_dir);
 
-/// The resolved configuration as JSON (not yet validated: dfl::RunConfig::from_json does that).
+/// The resolved configuration as JSON (not yet validated: RunConfig::from_json does that).
 /// ConfigError names a missing preset, a malformed file or a bad override.
 nlohmann::json resolve_config(const std::string& config_dir, const std::string& preset,
                               const std::string& task, const std::string& method, uint64_t seed,

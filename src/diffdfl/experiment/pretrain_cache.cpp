@@ -123,7 +123,7 @@ std::string training_data_digest(const dfl::SplitData& train) {
   return data::digest(split);
 }
 
-std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& data_digest,
+std::string pretrain_cache_path(const RunConfig& cfg, const std::string& data_digest,
                                 const std::string& cache_dir) {
   const std::string key =
       sha256_hex(cfg.pretrain_identity().dump() + "|data " + data_digest).substr(0, 20);
@@ -132,7 +132,7 @@ std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& da
       .string();
 }
 
-PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunConfig& cfg,
+PretrainInfo pretrain_with_cache(models::Predictor& predictor, const RunConfig& cfg,
                                  const dfl::SplitData& train, const dfl::SplitData& hold,
                                  const std::string& cache_dir, bool show_progress) {
   PretrainInfo info;

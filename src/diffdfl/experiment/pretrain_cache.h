@@ -1,6 +1,6 @@
 // Pretrained predictors, cached and shared: every method of a seed starts from the same fitted
 // model (as the reference does), keyed by the task, seed, data options, predictor configuration and
-// pretraining options (dfl::RunConfig::pretrain_identity) and by a SHA-256 of the training data
+// pretraining options (RunConfig::pretrain_identity) and by a SHA-256 of the training data
 // itself, so that changed data files or feature code never reuse a stale model. Fitting is
 // resumable (a partial checkpoint is kept while it runs) and guarded by a lock file, so two runs
 // that need the same model at the same time fit it once.
@@ -14,9 +14,9 @@
 
 #include <string>
 
-#include "diffdfl/dfl/run_config.h"
 #include "diffdfl/dfl/trainer.h"
 #include "diffdfl/experiment/progress.h"
+#include "diffdfl/experiment/run_config.h"
 #include "diffdfl/models/predictor.h"
 
 namespace diffdfl::experiment {
@@ -35,7 +35,7 @@ struct PretrainInfo {
 /// Loads the predictor's pretrained state from the cache, or fits it (resuming a partial fit) and
 /// stores it. `predictor` must already carry its target transform. The hold-out split is used (and
 /// becomes part of the key) only when cfg.pretrain.select is "hold".
-PretrainInfo pretrain_with_cache(models::Predictor& predictor, const dfl::RunConfig& cfg,
+PretrainInfo pretrain_with_cache(models::Predictor& predictor, const RunConfig& cfg,
                                  const dfl::SplitData& train, const dfl::SplitData& hold,
                                  const std::string& cache_dir, bool show_progress);
 
@@ -52,7 +52,7 @@ std::string training_data_digest(const dfl::SplitData& train);
 
 /// The cache file name for a configuration and the digest of its training data (without creating
 /// anything).
-std::string pretrain_cache_path(const dfl::RunConfig& cfg, const std::string& data_digest,
+std::string pretrain_cache_path(const RunConfig& cfg, const std::string& data_digest,
                                 const std::string& cache_dir);
 
 }  // namespace diffdfl::experiment

@@ -10,19 +10,15 @@
 
 #include "diffdfl/core/artefact_file.h"
 #include "diffdfl/core/atomic_file.h"
-#include "diffdfl/core/device.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/file_lock.h"
 #include "diffdfl/core/memory.h"
 #include "diffdfl/core/seed.h"
 #include "diffdfl/core/timer.h"
 #include "diffdfl/core/version.h"
-#include "diffdfl/data/dataset.h"
-#include "diffdfl/dfl/predictor_factory.h"
 #include "diffdfl/dfl/trainer.h"
 #include "diffdfl/experiment/pretrain_cache.h"
-#include "diffdfl/experiment/task_setup.h"
-#include "diffdfl/tasks/task.h"
+#include "diffdfl/experiment/session.h"
 
 namespace fs = std::filesystem;
 
@@ -31,49 +27,6 @@ namespace diffdfl::experiment {
 namespace {
 
 using nlohmann::json;
-
-/// Everything a run needs in memory, built from its configuration without touching the run
-/// directory (so that a bad configuration leaves nothing behind).
-struct Session {
-  dfl::RunConfig cfg;
-  data::Dataset ds;
-  dfl::DecisionProblem problem;
-  torch::Device device = torch::kCPU;
-  std::unique_ptr<models::Predictor> predictor;
-  std::unique_ptr<models::PolicyNet> policy;
-
-  models::Model& model() {
-    return predictor ? static_cast<models::Model&>(*predictor)
-                     : static_cast<models::Model&>(*policy);
-  }
-  dfl::TrainData data() const {
-    return {{ds.train.x, ds.train.y}, {ds.hold.x, ds.hold.y}, {ds.test.x, ds.test.y}};
-  }
-  const data::Split& split(const std::string& name) const { return ds.split(name); }
-};
-
-Session open_session(const json& config, const std::string& source, const RunPaths& paths) {
-  Session s;
-  s.cfg = dfl::RunConfig::from_json(config, source);
-  if (s.cfg.threads > 0) torch::set_num_threads(static_cast<int>(s.cfg.threads));
-  try {
-    s.device = parse_device(s.cfg.device);
-  } catch (const InvalidArgument& e) {
-    throw ConfigError(std::string("device: ") + e.what());
-  }
-  s.ds = tasks::load_dataset(dataset_options(s.cfg, paths.data_dir));
-  const tasks::TaskProblem task = make_task_problem(s.cfg, s.ds.y_dim);
-  s.problem = task.problem;
-  seed_global(derive_seed(s.cfg.seed, "init"));
-  if (dfl::predictor_kind(s.cfg.method) == dfl::PredictorKind::kPolicy) {
-    s.policy = dfl::make_policy(s.cfg, s.ds.x_dim, s.problem.layer->program().n_z(),
-                                task.policy_output, task.policy_box_upper, s.device);
-  } else {
-    s.predictor = dfl::make_predictor(s.cfg, s.ds.x_dim, s.ds.y_dim, s.device);
-    dfl::set_target_statistics(*s.predictor, s.cfg, s.ds.train.y);
-  }
-  return s;
-}
 
 /// A JSON file of the run directory; `recovery` says what to do when it is damaged.
 json read_json(const fs::path& path, const std::string& recovery) {
@@ -273,7 +226,8 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
                                             "record)");
   }
 
-  dfl::DflTrainer trainer(s.cfg, s.predictor.get(), s.policy.get(), s.problem, s.data());
+  dfl::DflTrainer trainer(trainer_options(s.cfg), s.predictor.get(), s.policy.get(), s.problem,
+                          s.data());
   if (dfl::is_two_stage(s.cfg.method)) {
     seed_global(derive_seed(s.cfg.seed, "dfl"));
     trainer.evaluate_initial();

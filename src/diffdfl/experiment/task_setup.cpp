@@ -2,7 +2,7 @@
 
 namespace diffdfl::experiment {
 
-tasks::DatasetOptions dataset_options(const dfl::RunConfig& cfg, const std::string& data_dir) {
+tasks::DatasetOptions dataset_options(const RunConfig& cfg, const std::string& data_dir) {
   tasks::DatasetOptions o;
   o.task = cfg.task;
   o.seed = cfg.seed;
@@ -12,11 +12,11 @@ tasks::DatasetOptions dataset_options(const dfl::RunConfig& cfg, const std::stri
   return o;
 }
 
-tasks::TaskProblem make_task_problem(const dfl::RunConfig& cfg, int64_t n_y) {
+tasks::TaskProblem make_task_problem(const RunConfig& cfg, int64_t n_y) {
   return tasks::make_problem(cfg.task, cfg.program, cfg.solver, n_y);
 }
 
-dfl::DecisionProblem make_problem(const dfl::RunConfig& cfg, int64_t n_y) {
+dfl::DecisionProblem make_problem(const RunConfig& cfg, int64_t n_y) {
   return make_task_problem(cfg, n_y).problem;
 }
 

@@ -92,6 +92,12 @@ void DiffusionPredictor::set_sampler(const SamplerOptions& sampler) {
   options_ = o;
 }
 
+void DiffusionPredictor::set_sample_steps(int64_t steps) {
+  SamplerOptions sampler = options_.sampler;
+  sampler.steps = steps;
+  set_sampler(sampler);
+}
+
 void DiffusionPredictor::set_x0_range(const torch::Tensor& lo, const torch::Tensor& hi) {
   check_shape(lo, "x0 range lo", {y_dim()});
   check_shape(hi, "x0 range hi", {y_dim()});

@@ -94,6 +94,16 @@ class DiffusionPredictor : public Predictor {
   double surrogate_backward(const torch::Tensor& x, const torch::Tensor& samples,
                             const torch::Tensor& weights, double scale) override;
 
+  GraphMode rp_graph_mode(GraphMode requested) const override { return requested; }
+  /// Calls set_x0_range.
+  void set_target_range(const torch::Tensor& lo, const torch::Tensor& hi) override {
+    set_x0_range(lo, hi);
+  }
+  int64_t sample_steps() const override { return options_.sampler.steps; }
+  bool has_sample_steps() const override { return true; }
+  /// set_sampler with sampler.steps = steps.
+  void set_sample_steps(int64_t steps) override;
+
   const DiffusionOptions& options() const { return options_; }
   /// Replaces the sampler settings (kind, η, S, segments), e.g. more steps for evaluation.
   void set_sampler(const SamplerOptions& sampler);

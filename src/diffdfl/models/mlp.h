@@ -38,6 +38,7 @@ class MlpPredictor : public Predictor {
                torch::Device device = torch::kCPU, torch::Dtype dtype = torch::kFloat);
 
   std::string kind() const override { return "mlp"; }
+  bool is_point_forecast() const override { return true; }
   const MlpOptions& options() const { return options_; }
 
   /// The point forecast [B, y_dim] in raw units, with graph.

@@ -19,6 +19,22 @@ torch::Tensor Predictor::log_density(const torch::Tensor& /*x*/, const torch::Te
        "the score-function estimator");
 }
 
+void Predictor::set_sample_steps(int64_t /*steps*/) {
+  fail<InvalidArgument>("the '", kind(),
+                        "' predictor has no iterative sampler whose steps could be set");
+}
+
+ScopedSampleSteps::ScopedSampleSteps(Predictor& predictor, int64_t steps)
+    : predictor_(predictor), saved_(predictor.sample_steps()) {
+  if (!predictor_.has_sample_steps()) return;
+  predictor_.set_sample_steps(steps);
+  active_ = true;
+}
+
+ScopedSampleSteps::~ScopedSampleSteps() {
+  if (active_) predictor_.set_sample_steps(saved_);
+}
+
 double Predictor::surrogate_backward(const torch::Tensor& x, const torch::Tensor& samples,
                                      const torch::Tensor& weights, double scale) {
   const torch::Tensor ld = log_density(x, samples);

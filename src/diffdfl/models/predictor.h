@@ -61,6 +61,27 @@ class Predictor : public Model {
   virtual double surrogate_backward(const torch::Tensor& x, const torch::Tensor& samples,
                                     const torch::Tensor& weights, double scale);
 
+  /// Whether sample() returns one point forecast repeated M times (the MLP): such a model decides
+  /// from one sample per context and has no sampling noise to average over.
+  virtual bool is_point_forecast() const { return false; }
+
+  /// The graph mode sample() should be given for reparameterization when `requested` is
+  /// configured: the diffusion sampler honours it (full or checkpointed); every other model keeps
+  /// the full graph.
+  virtual GraphMode rp_graph_mode(GraphMode /*requested*/) const { return GraphMode::kFull; }
+
+  /// The training targets' per-coordinate range [lo, hi] ([y_dim] each, raw units), for models
+  /// that clamp their samples to it (the diffusion model's sampler.clip_x0_range); ignored by the
+  /// others. Set the target transform first.
+  virtual void set_target_range(const torch::Tensor& /*lo*/, const torch::Tensor& /*hi*/) {}
+
+  /// The number of reverse steps S of an iterative sampler (diffusion; 0 = all T), and whether
+  /// set_sample_steps can change it. Models without one report 0 and false.
+  virtual int64_t sample_steps() const { return 0; }
+  virtual bool has_sample_steps() const { return false; }
+  /// Sets S (InvalidArgument where has_sample_steps() is false). Prefer ScopedSampleSteps.
+  virtual void set_sample_steps(int64_t steps);
+
   /// Sets y = shift + scale ⊙ y_norm. shift, scale: [y_dim], finite, scale > 0.
   void set_target_transform(const torch::Tensor& shift, const torch::Tensor& scale);
   /// Current transform (on the model's device and dtype).
@@ -91,6 +112,28 @@ class Predictor : public Model {
   int64_t y_dim_;
   torch::Tensor target_shift_;  // buffers of the root module
   torch::Tensor target_scale_;
+};
+
+/// Samples with S reverse steps for the guard's lifetime (e.g. a cheaper sampler for evaluation);
+/// the previous S is restored when the guard ends, also when an exception leaves the scope. A
+/// model without an iterative sampler is left alone.
+///
+/// Example:
+///   {
+///     ScopedSampleSteps fewer(predictor, /*steps=*/20);
+///     predictor.sample(x, M, GraphMode::kNone);   // with 20 steps
+///   }                                             // back to the configured steps
+class ScopedSampleSteps {
+ public:
+  ScopedSampleSteps(Predictor& predictor, int64_t steps);
+  ~ScopedSampleSteps();
+  ScopedSampleSteps(const ScopedSampleSteps&) = delete;
+  ScopedSampleSteps& operator=(const ScopedSampleSteps&) = delete;
+
+ private:
+  Predictor& predictor_;
+  int64_t saved_ = 0;
+  bool active_ = false;
 };
 
 /// (mean, std) of y [N, y_dim] over rows, std floored at min_scale: a target transform that

@@ -66,7 +66,7 @@ class DecisionLayer {
 
   /// Counters since construction or the last reset (thread-compatible, not thread-safe).
   const LayerStats& stats() const { return *stats_; }
-  void reset_stats() const { *stats_ = LayerStats{}; }
+  void reset_stats() { *stats_ = LayerStats{}; }
 
  private:
   std::shared_ptr<const StochasticProgram> program_;
