@@ -135,6 +135,181 @@ void check_shuffle_targets(const RunConfig& c) {
                     " it would pair every x with another context's y");
 }
 
+/// Every section in reading order.
+const std::vector<Section>& sections() {
+  static const std::vector<Section> all = [] {
+    std::vector<Section> s;
+    s.push_back(
+        {"",
+         {plain("task", DIFFDFL_FIELD(task)),
+          enumerated<Method>("method", DIFFDFL_FIELD(method), dfl::parse_method, method_name),
+          plain("preset", DIFFDFL_FIELD(preset)), plain("seed", DIFFDFL_FIELD(seed)),
+          plain("device", DIFFDFL_FIELD(device)),
+          checked(
+              "threads", DIFFDFL_FIELD(threads), [](int64_t v) { return v >= 0 && v <= 1024; },
+              says("must be in [0, 1024] (0 = LibTorch's default)"))},
+         nullptr,
+         check_shuffle_targets});
+    s.push_back(
+        {"data",
+         {checked("n_assets", DIFFDFL_FIELD(n_assets), at_least(int64_t{2}), says("must be >= 2")),
+          plain("verified_only", DIFFDFL_FIELD(verified_only))},
+         nullptr});
+    s.push_back({"",
+                 {raw("program", DIFFDFL_FIELD(program)), raw("solver", DIFFDFL_FIELD(solver)),
+                  checked(
+                      "target_scaling", DIFFDFL_FIELD(target_scaling),
+                      [](const std::string& v) { return v == "standardize" || v == "none"; },
+                      [](const std::string& v) {
+                        return "must be \"standardize\" or \"none\", got \"" + v + "\"";
+                      }),
+                  plain("shuffle_targets", DIFFDFL_FIELD(shuffle_targets))},
+                 nullptr});
+    s.push_back({"diffusion", diffusion_fields(),
+                 [](const RunConfig& c) { validate_section(c.diffusion, "diffusion"); }});
+    s.push_back({"gaussian",
+                 {plain("width", DIFFDFL_FIELD(gaussian.width)),
+                  plain("hidden_layers", DIFFDFL_FIELD(gaussian.hidden_layers))},
+                 [](const RunConfig& c) { validate_section(c.gaussian, "gaussian"); }});
+    s.push_back({"mlp",
+                 {plain("width", DIFFDFL_FIELD(mlp.width)),
+                  plain("hidden_layers", DIFFDFL_FIELD(mlp.hidden_layers)),
+                  plain("bias_only", DIFFDFL_FIELD(mlp.bias_only))},
+                 [](const RunConfig& c) { validate_section(c.mlp, "mlp"); }});
+    s.push_back({"policy",
+                 {plain("width", DIFFDFL_FIELD(policy.width)),
+                  plain("hidden_layers", DIFFDFL_FIELD(policy.hidden_layers)),
+                  plain("batch_norm", DIFFDFL_FIELD(policy.batch_norm))},
+                 nullptr});
+    for (const char* name : {"pretrain", "train", "eval"})
+      s.push_back({name, learning_fields(name), nullptr});
+    return s;
+  }();
+  return all;
+}
+
+std::vector<Field> diffusion_fields() {
+  using namespace models;
+  return {plain("T", DIFFDFL_FIELD(diffusion.schedule.steps)),
+          enumerated<BetaSchedule>("schedule", DIFFDFL_FIELD(diffusion.schedule.kind),
+                                   parse_beta_schedule, to_string),
+          plain("beta_start", DIFFDFL_FIELD(diffusion.schedule.beta_start)),
+          plain("beta_end", DIFFDFL_FIELD(diffusion.schedule.beta_end)),
+          plain("width", DIFFDFL_FIELD(diffusion.network.width)),
+          plain("depth", DIFFDFL_FIELD(diffusion.network.depth)),
+          plain("time_embed_dim", DIFFDFL_FIELD(diffusion.network.time_embed_dim)),
+          plain("time_hidden", DIFFDFL_FIELD(diffusion.network.time_hidden)),
+          enumerated<InputNorm>("input_norm", DIFFDFL_FIELD(diffusion.network.input_norm),
+                                parse_input_norm, to_string),
+          enumerated<SamplerKind>("sampler", DIFFDFL_FIELD(diffusion.sampler.kind),
+                                  parse_sampler_kind, to_string),
+          plain("eta", DIFFDFL_FIELD(diffusion.sampler.eta)),
+          plain("clip_x0", DIFFDFL_FIELD(diffusion.sampler.clip_x0)),
+          plain("clip_x0_range", DIFFDFL_FIELD(diffusion.sampler.clip_x0_range)),
+          plain("sample_steps", DIFFDFL_FIELD(diffusion.sampler.steps)),
+          plain("checkpoint_segments", DIFFDFL_FIELD(diffusion.sampler.checkpoint_segments)),
+          plain("elbo_draws", DIFFDFL_FIELD(diffusion.elbo.draws)),
+          enumerated<ElboWeighting>("elbo_weighting", DIFFDFL_FIELD(diffusion.elbo.weighting),
+                                    parse_elbo_weighting, to_string),
+          plain("elbo_chunk_rows", DIFFDFL_FIELD(diffusion.elbo.chunk_rows)),
+          enumerated<TimestepSamplerKind>("timestep_sampler",
+                                          DIFFDFL_FIELD(diffusion.timestep_sampler.kind),
+                                          parse_timestep_sampler, to_string),
+          plain("uniform_mix", DIFFDFL_FIELD(diffusion.timestep_sampler.uniform_mix)),
+          plain("is_history", DIFFDFL_FIELD(diffusion.timestep_sampler.history))};
+}
+
+/// One of "a", "b" or "c" (for the messages of string choices).
+template <typename... S>
+auto one_of(S... options) {
+  return [=](const std::string& v) { return ((v == options) || ...); };
+}
+
+// Learning rates and weights become float32 scalars in the optimiser and the gradient mixing: they
+// must stay far inside float32's range (an Adam step of lr 1e300 is not a number).
+const auto learning_rate = [](double v) { return v > 0 && v <= dfl::kMaxLearningRate; };
+const auto sample_count = [](int64_t v) { return v >= 1 && v <= dfl::kMaxSamples; };
+const auto in_1_1000 = [](int64_t v) { return v >= 1 && v <= 1000; };
+const std::string kSampleRange = "must be in [1, " + std::to_string(dfl::kMaxSamples) + "]";
+
+std::vector<Field> pretrain_fields() {
+  return {
+      checked("epochs", DIFFDFL_FIELD(pretrain.epochs), at_least(int64_t{0}), says("must be >= 0")),
+      checked("batch_size", DIFFDFL_FIELD(pretrain.batch_size), at_least(int64_t{0}),
+              says("must be >= 0 (0 = full batch)")),
+      checked("lr", DIFFDFL_FIELD(pretrain.lr), learning_rate, says("must be in (0, 10]")),
+      checked("optimizer", DIFFDFL_FIELD(pretrain.optimizer), one_of("adam", "adamw"),
+              says("must be \"adam\" or \"adamw\"")),
+      checked(
+          "weight_decay", DIFFDFL_FIELD(pretrain.weight_decay),
+          [](double v) { return v >= 0 && v <= 1e3; }, says("must be in [0, 1000]")),
+      checked("lr_schedule", DIFFDFL_FIELD(pretrain.lr_schedule), one_of("constant", "cosine"),
+              says("must be \"constant\" or \"cosine\"")),
+      checked(
+          "ema", DIFFDFL_FIELD(pretrain.ema), [](double v) { return v >= 0 && v < 1; },
+          says("must be in [0, 1) (0 = off)")),
+      checked("select", DIFFDFL_FIELD(pretrain.select), one_of("last", "hold"),
+              says("must be \"last\" or \"hold\"")),
+      checked("eval_every", DIFFDFL_FIELD(pretrain.eval_every), at_least(int64_t{1}),
+              says("must be >= 1")),
+      checked("patience", DIFFDFL_FIELD(pretrain.patience), at_least(int64_t{0}),
+              says("must be >= 0 (0 = never stop early)")),
+      checked("hold_draws", DIFFDFL_FIELD(pretrain.hold_draws), at_least(int64_t{1}),
+              says("must be >= 1"))};
+}
+
+std::vector<Field> train_fields() {
+  Field fit_weight = plain("fit_weight", DIFFDFL_FIELD(train.mix.fit_weight));
+  // The two weights are checked together, once both are known.
+  fit_weight.check = [](const RunConfig& c, const std::string&) {
+    const dfl::MixConfig& m = c.train.mix;
+    if (!(m.dfl_weight >= 0 && m.fit_weight >= 0 && m.dfl_weight <= 1e6 && m.fit_weight <= 1e6))
+      fail<ConfigError>("train.dfl_weight/fit_weight: must be in [0, 1e6]");
+    if (!(m.dfl_weight + m.fit_weight > 0))
+      fail<ConfigError>("train.dfl_weight: and fit_weight are both 0");
+  };
+  return {
+      checked("epochs", DIFFDFL_FIELD(train.epochs), at_least(int64_t{0}), says("must be >= 0")),
+      checked("batch_size", DIFFDFL_FIELD(train.batch_size), at_least(int64_t{0}),
+              says("must be >= 0 (0 = full batch)")),
+      checked("lr", DIFFDFL_FIELD(train.lr), learning_rate, says("must be in (0, 10]")),
+      checked("samples", DIFFDFL_FIELD(train.samples), sample_count, says(kSampleRange)),
+      checked("patience", DIFFDFL_FIELD(train.patience), at_least(int64_t{0}),
+              says("must be >= 0 (0 = never stop early)")),
+      checked("min_delta", DIFFDFL_FIELD(train.min_delta), at_least(0.0), says("must be >= 0")),
+      checked("max_skipped_steps", DIFFDFL_FIELD(train.max_skipped_steps), at_least(int64_t{0}),
+              says("must be >= 0")),
+      checked("grad_clip", DIFFDFL_FIELD(train.grad_clip), at_least(0.0), says("must be >= 0")),
+      plain("dfl_weight", DIFFDFL_FIELD(train.mix.dfl_weight)),
+      fit_weight,
+      checked("normalize", DIFFDFL_FIELD(train.mix.normalize), one_of("dfl", "fit", "none"),
+              [](const std::string& v) {
+                return "must be \"dfl\", \"fit\" or \"none\", got \"" + v + "\"";
+              }),
+      checked("fit_draws", DIFFDFL_FIELD(train.mix.fit_draws), in_1_1000,
+              says("must be in [1, 1000]")),
+      enumerated<models::GraphMode>("rp_graph", DIFFDFL_FIELD(train.rp_graph),
+                                    models::parse_graph_mode, models::to_string)};
+}
+
+std::vector<Field> eval_fields() {
+  return {checked("samples", DIFFDFL_FIELD(eval.samples), sample_count, says(kSampleRange)),
+          checked("batch_size", DIFFDFL_FIELD(eval.batch_size), at_least(int64_t{1}),
+                  says("must be >= 1")),
+          plain("sample_steps", DIFFDFL_FIELD(eval.sample_steps)),  // checked against diffusion.T
+          checked("repeats", DIFFDFL_FIELD(eval.repeats), in_1_1000, says("must be in [1, 1000]")),
+          checked("epoch_repeats", DIFFDFL_FIELD(eval.epoch_repeats), in_1_1000,
+                  says("must be in [1, 1000]"))};
+}
+
+std::vector<Field> learning_fields(const std::string& section) {
+  if (section == "pretrain") return pretrain_fields();
+  if (section == "train") return train_fields();
+  return eval_fields();
+}
+
+#undef DIFFDFL_FIELD
+
 std::string path_of(const Section& s, const Field& f) {
   return s.name.empty() ? f.key : s.name + "." + f.key;
 }
