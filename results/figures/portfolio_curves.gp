@@ -28,6 +28,52 @@ $run1 << EOD
 18 -0.003548788389 2.355161798e-05
 19 -0.003214701111 -0.0004050879221
 EOD
+$run2 << EOD
+-1 -0.001271459191 -0.0002446732289
+0 -0.000893587673 -0.0003338300058
+1 -0.001506056581 -0.0008901623076
+2 -0.001432686387 -0.0002640232636
+3 -0.001155620125 -0.000624514501
+4 -0.0007917561907 -0.0006652882437
+5 -0.001194121573 5.582821112e-06
+6 -0.001094124883 -0.001432463503
+7 -0.0006205704273 -0.001191740832
+8 -0.0006907680739 -0.001303673709
+9 -0.001074002664 -0.001752935555
+10 -0.00121087383 -0.001407426076
+11 -0.0003558885509 -0.001228202004
+12 -0.0006834106137 -0.001279934113
+13 -0.0002598851841 -0.0009866509325
+14 -0.0002104192866 -0.0007287535215
+15 -0.0002359247875 -0.0006199898934
+16 -0.0001946380089 -0.000585057484
+17 -0.0002358182057 -0.0006675177661
+18 -0.0002144220879 -0.0006240742755
+19 -0.0002261971411 -0.0007606674367
+EOD
+$run3 << EOD
+-1 -0.001271459191 -0.0002446732289
+0 -0.001588370627 6.448444236e-05
+1 -0.001295666921 -0.000469183892
+2 -0.001191134068 -0.0002064323698
+3 -0.001534292805 4.147110335e-05
+4 -0.001840635429 0.0002989362867
+5 -0.0009291787841 -9.937225776e-05
+6 -0.001838201564 3.076270309e-05
+7 -0.001194349328 -0.0001973977489
+8 -0.001401673654 0.0004122606135
+9 -0.001933912292 0.0003956440574
+10 -0.001017028621 4.15696722e-05
+11 -0.001104943266 -0.0001311594548
+12 -0.00107183352 -9.361437051e-05
+13 -0.000375835921 -8.233994567e-05
+14 -0.000933331538 -1.586690195e-05
+15 -0.001303504931 0.0003723979983
+16 -0.001298203381 0.0001308757209
+17 -0.0006425232701 0.0002240588273
+18 -0.001013633345 0.000582943156
+19 -0.001864095001 0.0002334575405
+EOD
 
 set terminal pngcairo size 1700,560 noenhanced font 'sans,11' background rgb 'white'
 set output 'portfolio_curves.png'
@@ -42,14 +88,18 @@ set ylabel 'hold-out decision cost (task units, lower is better)'
 set lmargin at screen 0.06
 set rmargin at screen 0.38
 plot $run0 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 1 dt 1 notitle, \
-     $run1 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 notitle
+     $run1 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 notitle, \
+     $run2 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 3 dt 1 notitle, \
+     $run3 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 4 dt 1 notitle
 set title 'Test cost'
 set ylabel 'test decision cost (task units, lower is better)'
 set lmargin at screen 0.45
 set rmargin at screen 0.77
 set key at screen 0.79,0.88 left top Left reverse box title 'run'
 plot $run0 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 1 dt 1 title 'two-stage-diffusion seed 1', \
-     $run1 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 title 'dfl-gaussian-sf seed 1'
+     $run1 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 title 'dfl-gaussian-sf seed 1', \
+     $run2 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 3 dt 1 title 'dfl-diffusion-rp seed 1', \
+     $run3 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 4 dt 1 title 'dfl-diffusion-sf seed 1'
 unset multiplot
 unset output
 
@@ -66,13 +116,17 @@ set ylabel 'hold-out decision cost (task units, lower is better)'
 set lmargin at screen 0.06
 set rmargin at screen 0.38
 plot $run0 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 1 dt 1 notitle, \
-     $run1 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 notitle
+     $run1 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 notitle, \
+     $run2 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 3 dt 1 notitle, \
+     $run3 using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 4 dt 1 notitle
 set title 'Test cost'
 set ylabel 'test decision cost (task units, lower is better)'
 set lmargin at screen 0.45
 set rmargin at screen 0.77
 set key at screen 0.79,0.88 left top Left reverse box title 'run'
 plot $run0 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 1 dt 1 title 'two-stage-diffusion seed 1', \
-     $run1 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 title 'dfl-gaussian-sf seed 1'
+     $run1 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 2 dt 1 title 'dfl-gaussian-sf seed 1', \
+     $run2 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 3 dt 1 title 'dfl-diffusion-rp seed 1', \
+     $run3 using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc 4 dt 1 title 'dfl-diffusion-sf seed 1'
 unset multiplot
 unset output

@@ -31,7 +31,9 @@ $task2 << EOD
 3 "dfl-mlp" 0.0008060721315 0.001114908138 0.00066 5
 4 "dfl-gaussian-rp" 0.0001215426384 0.0008453868535 0.00078 5
 5 "dfl-gaussian-sf" 3.852626797e-05 0.0004337751119 0.00141 5
-6 "policy" 0.000909066467 0.0005433984999 0.01742 5
+6 "dfl-diffusion-rp" 0.0005877149958 0.0003806544764 0.04166 5
+7 "dfl-diffusion-sf" 0.0003097702367 0.0002682353755 0.03978 5
+8 "policy" 0.000909066467 0.0005433984999 0.01742 5
 EOD
 
 set terminal pngcairo size 1720,1120 noenhanced font 'sans,11' background rgb 'white'
@@ -64,7 +66,7 @@ set title 'portfolio: test return, mean realised daily return (fraction; higher 
 set ylabel 'mean realised daily return (fraction of wealth)'
 unset logscale y
 set yrange [*:*]
-set xrange [-0.6:6.6]
+set xrange [-0.6:8.6]
 plot $task2 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task2 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
      $task2 using 1:5 with points pt 7 ps 1.6 lc rgb '#dd8452' title 'paper (Table 1 mean)'
@@ -101,7 +103,7 @@ set title 'portfolio: test return, mean realised daily return (fraction; higher 
 set ylabel 'mean realised daily return (fraction of wealth)'
 unset logscale y
 set yrange [*:*]
-set xrange [-0.6:6.6]
+set xrange [-0.6:8.6]
 plot $task2 using 1:3:xtic(2) with boxes lc rgb '#4c72b0' title 'ours: mean over seeds', \
      $task2 using 1:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 0 title 'ours: ± sample std (n − 1)', \
      $task2 using 1:5 with points pt 7 ps 1.6 lc rgb '#dd8452' title 'paper (Table 1 mean)'
