@@ -36,7 +36,7 @@ void expect_contains(const json& whole, const json& part, const std::string& whe
 
 TEST(ConfigRoundTrip, EveryPresetTaskAndMethodSurvivesConfigJson) {
   const std::string configs = (fs::path(DIFFDFL_TEST_SOURCE_DIR) / "configs").string();
-  int checked = 0;
+  size_t checked = 0;
   for (const std::string preset : {"smoke", "cpu", "paper"}) {
     for (const auto& task : tasks::task_names()) {
       for (const auto& method : dfl::method_names()) {
@@ -50,7 +50,7 @@ TEST(ConfigRoundTrip, EveryPresetTaskAndMethodSurvivesConfigJson) {
       }
     }
   }
-  EXPECT_EQ(checked, 3 * 4 * 9);
+  EXPECT_EQ(checked, 3u * tasks::task_names().size() * dfl::method_names().size());
 }
 
 }  // namespace
