@@ -46,6 +46,22 @@ const Split& Dataset::split(const std::string& name) const {
   fail<InvalidArgument>("unknown split '", name, "'; expected train, hold or test");
 }
 
+GeneratedSplit GeneratedSplit::of(const std::string& owner, int64_t n, double trainhold_fraction,
+                                  double hold_fraction) {
+  DIFFDFL_CHECK(trainhold_fraction > 0 && trainhold_fraction < 1, owner,
+                ".trainhold_fraction must be in (0, 1), got ", trainhold_fraction);
+  DIFFDFL_CHECK(hold_fraction > 0 && hold_fraction < 1, owner,
+                ".hold_fraction must be in (0, 1), got ", hold_fraction);
+  GeneratedSplit s;
+  s.trainhold = static_cast<int64_t>(trainhold_fraction * static_cast<double>(n));
+  s.fit = static_cast<int64_t>((1.0 - hold_fraction) * static_cast<double>(s.trainhold));
+  DIFFDFL_CHECK(s.fit >= 1 && s.trainhold - s.fit >= 1 && n - s.trainhold >= 1, owner,
+                ": n_samples = ", n, " with trainhold_fraction = ", trainhold_fraction,
+                " and hold_fraction = ", hold_fraction, " leaves an empty split (train ", s.fit,
+                ", hold ", s.trainhold - s.fit, ", test ", n - s.trainhold, ")");
+  return s;
+}
+
 std::string digest(const Split& split) {
   std::string bytes;
   for (const torch::Tensor& t : {split.x, split.y}) {

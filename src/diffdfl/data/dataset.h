@@ -103,6 +103,23 @@ struct Standardizer {
 ///   auto [fit, hold] = random_holdout(800, 640, derive_seed(seed, "synthetic.hold_split"));
 std::pair<torch::Tensor, torch::Tensor> random_holdout(int64_t n, int64_t n_fit, uint64_t seed);
 
+/// The split of a generated dataset of n rows (synthetic, newsvendor; the reference's): the first
+/// int(trainhold_fraction·n) rows are train + hold, of which int((1 − hold_fraction)·n_th) are
+/// training rows drawn at random, and the rest of the n rows are the test split.
+///
+/// Example:
+///   const GeneratedSplit s = GeneratedSplit::of("SyntheticOptions", 1000, 0.8, 0.2);
+///   s.trainhold;   // 800
+///   s.fit;         // 640
+struct GeneratedSplit {
+  int64_t trainhold = 0;
+  int64_t fit = 0;
+
+  /// InvalidArgument naming `owner`'s field for a fraction outside (0, 1) or an empty split.
+  static GeneratedSplit of(const std::string& owner, int64_t n, double trainhold_fraction,
+                           double hold_fraction);
+};
+
 /// The rows `index` (int64) of (x, y, dates) as a Split; `dates` may be empty.
 Split take_rows(const torch::Tensor& x, const torch::Tensor& y,
                 const std::vector<std::string>& dates, const torch::Tensor& index);

@@ -47,15 +47,7 @@ void NewsvendorOptions::validate() const {
   }
   DIFFDFL_CHECK(loading >= 0, "NewsvendorOptions.loading must be >= 0, got ", loading);
   DIFFDFL_CHECK(sigma > 0, "NewsvendorOptions.sigma must be > 0, got ", sigma);
-  DIFFDFL_CHECK(trainhold_fraction > 0 && trainhold_fraction < 1,
-                "NewsvendorOptions.trainhold_fraction must be in (0, 1), got ", trainhold_fraction);
-  DIFFDFL_CHECK(hold_fraction > 0 && hold_fraction < 1,
-                "NewsvendorOptions.hold_fraction must be in (0, 1), got ", hold_fraction);
-  const auto n_th = static_cast<int64_t>(trainhold_fraction * static_cast<double>(n_samples));
-  const auto n_fit = static_cast<int64_t>((1.0 - hold_fraction) * static_cast<double>(n_th));
-  DIFFDFL_CHECK(n_fit >= 1 && n_th - n_fit >= 1 && n_samples - n_th >= 1,
-                "NewsvendorOptions: n_samples = ", n_samples, " leaves an empty split (train ",
-                n_fit, ", hold ", n_th - n_fit, ", test ", n_samples - n_th, ")");
+  GeneratedSplit::of("NewsvendorOptions", n_samples, trainhold_fraction, hold_fraction);
 }
 
 Dataset make_newsvendor(const NewsvendorOptions& options) {
@@ -69,11 +61,11 @@ Dataset make_newsvendor(const NewsvendorOptions& options) {
   const torch::Tensor eps = torch::randn({n, options.y_dim}, gen, dbl);
   const torch::Tensor y = conditional_mean(w, options.base, x) + options.sigma * eps;
 
-  const auto n_th = static_cast<int64_t>(options.trainhold_fraction * static_cast<double>(n));
-  const auto n_fit =
-      static_cast<int64_t>((1.0 - options.hold_fraction) * static_cast<double>(n_th));
+  const GeneratedSplit split =
+      GeneratedSplit::of("NewsvendorOptions", n, options.trainhold_fraction, options.hold_fraction);
+  const int64_t n_th = split.trainhold;
   auto [fit_idx, hold_idx] =
-      random_holdout(n_th, n_fit, derive_seed(options.seed, "newsvendor.hold_split"));
+      random_holdout(n_th, split.fit, derive_seed(options.seed, "newsvendor.hold_split"));
 
   Dataset ds;
   ds.task = "newsvendor";

@@ -55,17 +55,7 @@ void SyntheticOptions::validate() const {
   DIFFDFL_CHECK(n_samples >= 4, "SyntheticOptions.n_samples must be >= 4, got ", n_samples);
   DIFFDFL_CHECK(x_dim >= 1, "SyntheticOptions.x_dim must be >= 1, got ", x_dim);
   DIFFDFL_CHECK(y_dim >= 1, "SyntheticOptions.y_dim must be >= 1, got ", y_dim);
-  DIFFDFL_CHECK(trainhold_fraction > 0 && trainhold_fraction < 1,
-                "SyntheticOptions.trainhold_fraction must be in (0, 1), got ", trainhold_fraction);
-  DIFFDFL_CHECK(hold_fraction > 0 && hold_fraction < 1,
-                "SyntheticOptions.hold_fraction must be in (0, 1), got ", hold_fraction);
-  const auto n_th = static_cast<int64_t>(trainhold_fraction * static_cast<double>(n_samples));
-  const auto n_fit = static_cast<int64_t>((1.0 - hold_fraction) * static_cast<double>(n_th));
-  DIFFDFL_CHECK(n_fit >= 1 && n_th - n_fit >= 1 && n_samples - n_th >= 1,
-                "SyntheticOptions: n_samples = ", n_samples,
-                " with trainhold_fraction = ", trainhold_fraction,
-                " and hold_fraction = ", hold_fraction, " leaves an empty split (train ", n_fit,
-                ", hold ", n_th - n_fit, ", test ", n_samples - n_th, ")");
+  GeneratedSplit::of("SyntheticOptions", n_samples, trainhold_fraction, hold_fraction);
   DIFFDFL_CHECK(p_low > 0 && p_low < 1, "SyntheticOptions.p_low must be in (0, 1), got ", p_low);
   DIFFDFL_CHECK(std::isfinite(high) && std::isfinite(low) && high != low,
                 "SyntheticOptions.high and .low must be finite and different, got ", high, " and ",
@@ -159,11 +149,11 @@ Dataset make_synthetic(const SyntheticOptions& options) {
       torch::where(is_low, torch::full_like(u, options.low), torch::full_like(u, options.high));
   const torch::Tensor y = options.scale * (centre + options.noise * eps);
 
-  const auto n_th = static_cast<int64_t>(options.trainhold_fraction * static_cast<double>(n));
-  const auto n_fit =
-      static_cast<int64_t>((1.0 - options.hold_fraction) * static_cast<double>(n_th));
+  const GeneratedSplit rows =
+      GeneratedSplit::of("SyntheticOptions", n, options.trainhold_fraction, options.hold_fraction);
+  const int64_t n_th = rows.trainhold;
   auto [fit_idx, hold_idx] =
-      random_holdout(n_th, n_fit, derive_seed(options.seed, "synthetic.hold_split"));
+      random_holdout(n_th, rows.fit, derive_seed(options.seed, "synthetic.hold_split"));
 
   Dataset ds;
   ds.task = options.contextual ? "synthetic-contextual" : "synthetic";
