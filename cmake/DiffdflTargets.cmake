@@ -36,12 +36,14 @@ function(diffdfl_layer name)
   endforeach()
   if(NOT sources)  # a header-only layer
     add_library(diffdfl_${name} INTERFACE)
-    target_include_directories(diffdfl_${name} INTERFACE "${PROJECT_SOURCE_DIR}/src")
+    target_include_directories(diffdfl_${name} INTERFACE "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>"
+                                                         "$<INSTALL_INTERFACE:include>")
     target_link_libraries(diffdfl_${name} INTERFACE ${deps} ${ARG_LIBS})
     return()
   endif()
   add_library(diffdfl_${name} STATIC ${sources})
-  target_include_directories(diffdfl_${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
+  target_include_directories(diffdfl_${name} PUBLIC "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>"
+                                                    "$<INSTALL_INTERFACE:include>")
   target_link_libraries(diffdfl_${name} PUBLIC ${deps} ${ARG_LIBS})
   diffdfl_target_defaults(diffdfl_${name})
 endfunction()
