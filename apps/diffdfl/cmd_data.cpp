@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "commands.h"
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/data/dataset.h"
 #include "diffdfl/tasks/task.h"
@@ -38,13 +40,13 @@ data::Dataset load_selected_dataset(const CLI::App& cmd, tasks::DatasetOptions d
   for (const auto& [flag, key] : {std::pair<const char*, const char*>{"--assets", "n_assets"},
                                   {"--verified-only", "verified_only"}}) {
     if (cmd.count(flag) == 0 || std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    std::string readers;
+    std::vector<std::string> readers;
     for (const tasks::Task& t : tasks::all_tasks()) {
       if (std::find(t.data_keys.begin(), t.data_keys.end(), key) != t.data_keys.end())
-        readers += (readers.empty() ? "" : " or ") + t.name;
+        readers.push_back(t.name);
     }
-    fail<InvalidArgument>(flag, " applies only to --task ", readers, " (got --task ", dataset.task,
-                          ")");
+    fail<InvalidArgument>(flag, " applies only to --task ", joined_alternatives(readers),
+                          " (got --task ", dataset.task, ")");
   }
   if (dataset.n_assets < 1) fail<InvalidArgument>("--assets must be >= 1, got ", dataset.n_assets);
   dataset.data_dir = resolve_data_dir(data_dir);

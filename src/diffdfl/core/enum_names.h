@@ -21,6 +21,17 @@
 
 namespace diffdfl {
 
+/// "a", "a or b", "a, b or c": the alternatives of a message ("use a, b or c").
+inline std::string joined_alternatives(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    out += names[i];
+    if (i + 2 < names.size()) out += ", ";
+    if (i + 2 == names.size()) out += " or ";
+  }
+  return out;
+}
+
 template <typename E>
 class EnumNames {
  public:
@@ -52,15 +63,7 @@ class EnumNames {
   const std::vector<std::string>& list() const { return list_; }
 
   /// "a, b or c".
-  std::string joined() const {
-    std::string out;
-    for (size_t i = 0; i < list_.size(); ++i) {
-      out += list_[i];
-      if (i + 2 < list_.size()) out += ", ";
-      if (i + 2 == list_.size()) out += " or ";
-    }
-    return out;
-  }
+  std::string joined() const { return joined_alternatives(list_); }
 
  private:
   std::string what_;

@@ -62,6 +62,17 @@ GeneratedSplit GeneratedSplit::of(const std::string& owner, int64_t n, double tr
   return s;
 }
 
+std::pair<torch::Tensor, torch::Tensor> GeneratedSplit::assign(Dataset& ds, const torch::Tensor& x,
+                                                               const torch::Tensor& y,
+                                                               uint64_t hold_seed) const {
+  auto [fit_idx, hold_idx] = random_holdout(trainhold, fit, hold_seed);
+  const std::vector<std::string> no_dates;
+  ds.train = take_rows(x, y, no_dates, fit_idx);
+  ds.hold = take_rows(x, y, no_dates, hold_idx);
+  ds.test = slice_rows(x, y, no_dates, trainhold, x.size(0));
+  return {fit_idx, hold_idx};
+}
+
 std::string digest(const Split& split) {
   std::string bytes;
   for (const torch::Tensor& t : {split.x, split.y}) {

@@ -118,6 +118,12 @@ struct GeneratedSplit {
   /// InvalidArgument naming `owner`'s field for a fraction outside (0, 1) or an empty split.
   static GeneratedSplit of(const std::string& owner, int64_t n, double trainhold_fraction,
                            double hold_fraction);
+
+  /// Fills ds.train, ds.hold and ds.test from the n rows of (x, y): the first `trainhold` rows
+  /// split at random into `fit` training rows and hold rows (random_holdout with `hold_seed`),
+  /// the remaining rows test. Returns the training and the hold indices.
+  std::pair<torch::Tensor, torch::Tensor> assign(Dataset& ds, const torch::Tensor& x,
+                                                 const torch::Tensor& y, uint64_t hold_seed) const;
 };
 
 /// The rows `index` (int64) of (x, y, dates) as a Split; `dates` may be empty.

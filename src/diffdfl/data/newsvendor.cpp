@@ -63,18 +63,12 @@ Dataset make_newsvendor(const NewsvendorOptions& options) {
 
   const GeneratedSplit split =
       GeneratedSplit::of("NewsvendorOptions", n, options.trainhold_fraction, options.hold_fraction);
-  const int64_t n_th = split.trainhold;
-  auto [fit_idx, hold_idx] =
-      random_holdout(n_th, split.fit, derive_seed(options.seed, "newsvendor.hold_split"));
 
   Dataset ds;
   ds.task = "newsvendor";
   ds.x_dim = options.x_dim;
   ds.y_dim = options.y_dim;
-  const std::vector<std::string> no_dates;
-  ds.train = take_rows(x, y, no_dates, fit_idx);
-  ds.hold = take_rows(x, y, no_dates, hold_idx);
-  ds.test = slice_rows(x, y, no_dates, n_th, n);
+  split.assign(ds, x, y, derive_seed(options.seed, "newsvendor.hold_split"));
 
   nlohmann::json rows = nlohmann::json::array();
   const torch::Tensor wc = w.contiguous();
@@ -89,7 +83,7 @@ Dataset make_newsvendor(const NewsvendorOptions& options) {
              {"W", rows},
              {"base", options.base},
              {"sigma", options.sigma},
-             {"test_rows", {n_th, n}}};
+             {"test_rows", {split.trainhold, n}}};
   return ds;
 }
 

@@ -151,18 +151,13 @@ Dataset make_synthetic(const SyntheticOptions& options) {
 
   const GeneratedSplit rows =
       GeneratedSplit::of("SyntheticOptions", n, options.trainhold_fraction, options.hold_fraction);
-  const int64_t n_th = rows.trainhold;
-  auto [fit_idx, hold_idx] =
-      random_holdout(n_th, rows.fit, derive_seed(options.seed, "synthetic.hold_split"));
 
   Dataset ds;
   ds.task = options.contextual ? "synthetic-contextual" : "synthetic";
   ds.x_dim = options.x_dim;
   ds.y_dim = options.y_dim;
-  const std::vector<std::string> no_dates;
-  ds.train = take_rows(x, y, no_dates, fit_idx);
-  ds.hold = take_rows(x, y, no_dates, hold_idx);
-  ds.test = slice_rows(x, y, no_dates, n_th, n);
+  const auto [fit_idx, hold_idx] =
+      rows.assign(ds, x, y, derive_seed(options.seed, "synthetic.hold_split"));
 
   nlohmann::json& meta = ds.meta;
   meta["task"] = ds.task;
@@ -172,7 +167,7 @@ Dataset make_synthetic(const SyntheticOptions& options) {
   meta["modes"] = {{"high", options.scale * options.high}, {"low", options.scale * options.low}};
   meta["noise_std"] = options.scale * options.noise;
   meta["contextual"] = options.contextual;
-  meta["test_rows"] = {n_th, n};
+  meta["test_rows"] = {rows.trainhold, n};
   meta["train_indices"] = to_index_vector(fit_idx);
   meta["hold_indices"] = to_index_vector(hold_idx);
   if (options.contextual) {

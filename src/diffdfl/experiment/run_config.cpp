@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "diffdfl/core/config.h"
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/tasks/task.h"
 
@@ -126,11 +127,11 @@ void check_shuffle_targets(const RunConfig& c) {
       tasks::find_task(c.task).y_independent_of_x) {
     return;
   }
-  std::string valid;
+  std::vector<std::string> valid;
   for (const tasks::Task& t : tasks::all_tasks()) {
-    if (t.y_independent_of_x) valid += (valid.empty() ? "" : " or ") + t.name;
+    if (t.y_independent_of_x) valid.push_back(t.name);
   }
-  fail<ConfigError>("shuffle_targets: is valid only on task ", valid,
+  fail<ConfigError>("shuffle_targets: is valid only on task ", joined_alternatives(valid),
                     " (where y is independent of x); on ", c.task,
                     " it would pair every x with another context's y");
 }

@@ -16,8 +16,4 @@ tasks::TaskProblem make_task_problem(const RunConfig& cfg, int64_t n_y) {
   return tasks::make_problem(cfg.task, cfg.program, cfg.solver, n_y);
 }
 
-dfl::DecisionProblem make_problem(const RunConfig& cfg, int64_t n_y) {
-  return make_task_problem(cfg, n_y).problem;
-}
-
 }  // namespace diffdfl::experiment

@@ -8,7 +8,6 @@
 
 #include <string>
 
-#include "diffdfl/dfl/problem.h"
 #include "diffdfl/experiment/run_config.h"
 #include "diffdfl/tasks/task.h"
 
@@ -19,8 +18,5 @@ tasks::DatasetOptions dataset_options(const RunConfig& cfg, const std::string& d
 /// The decision problem of cfg.task for n_y-dimensional parameters, with the policy baseline's
 /// output transform (ConfigError for a bad program/solver section).
 tasks::TaskProblem make_task_problem(const RunConfig& cfg, int64_t n_y);
-
-/// make_task_problem(cfg, n_y).problem.
-dfl::DecisionProblem make_problem(const RunConfig& cfg, int64_t n_y);
 
 }  // namespace diffdfl::experiment

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "diffdfl/core/enum_names.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/tasks/builtin_tasks.h"
 #include "diffdfl/tasks/task.h"
@@ -23,14 +24,7 @@ const std::vector<std::string>& task_names() {
 }
 
 std::string joined_task_names() {
-  const auto& names = task_names();
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    out += names[i];
-    if (i + 2 < names.size()) out += ", ";
-    if (i + 2 == names.size()) out += " or ";
-  }
-  return out;
+  return joined_alternatives(task_names());
 }
 
 bool is_task(const std::string& name) {
