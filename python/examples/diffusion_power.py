@@ -80,6 +80,7 @@ class Diffusion(nn.Module):
 
 
 def test_cost(model: Diffusion, layer: diffdfl.PowerLayer, x: torch.Tensor, y: torch.Tensor, M: int) -> float:
+    torch.manual_seed(1)  # the same sampler noise before and after: the difference is the model's
     z = layer(model.sample(x, M))
     return layer.cost(y.double(), z).mean().item()
 
@@ -87,8 +88,11 @@ def test_cost(model: Diffusion, layer: diffdfl.PowerLayer, x: torch.Tensor, y: t
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke test, ~5 s)")
+    parser.add_argument("--dfl-steps", type=int, default=60)
+    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate of the DFL steps")
+    parser.add_argument("--samples", type=int, default=32, help="M, samples per context in DFL steps")
     args = parser.parse_args()
-    pre_steps, dfl_steps, M = (150, 10, 8) if args.quick else (1500, 60, 16)
+    pre_steps, dfl_steps, M = (150, 10, 8) if args.quick else (1500, args.dfl_steps, args.samples)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     x_train, y_train = make_data(2000, gen)
@@ -105,7 +109,7 @@ def main() -> None:
         opt.step()
     before = test_cost(model, layer, x_test, y_test, 32)
 
-    opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     for step in range(dfl_steps):  # decision-focused: score function through the power layer
         idx = torch.randint(0, len(x_train), (64,))
         x, y = x_train[idx], y_train[idx]
