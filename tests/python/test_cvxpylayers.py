@@ -1,6 +1,8 @@
 """Agreement with cvxpylayers (an independent formulation, solver and derivative) on small random
 instances: decisions and reparameterization gradients, to solver tolerance. SCS runs at 1e-10;
-what is left is SCS's accuracy (the diffdfl solutions are exact or converged to 1e-10)."""
+what is left is SCS's accuracy (the diffdfl solutions are exact or converged to 1e-10). Measured
+with these seeds: decisions within 2e-12 (power) to 6e-10, gradients within 1.1e-6 (power) and
+6e-8 (allocation); the tolerances leave a margin of 9x or more."""
 
 import pathlib
 import sys
@@ -20,12 +22,12 @@ SCS = {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200000}
 
 CASES = {
     "power": (lambda: diffdfl.PowerLayer(6, gradient="exact"), lambda: cvxpy_programs.power(6, 4),
-              lambda: torch.rand(3, 4, 6, dtype=torch.float64) * 2 + 1, 1e-6, 1e-5),
+              lambda: torch.rand(3, 4, 6, dtype=torch.float64) * 2 + 1, 1e-8, 1e-5),
     "portfolio": (lambda: diffdfl.PortfolioLayer(5, alpha=2.0, kkt_ridge=0.0),
                   lambda: cvxpy_programs.portfolio(5, 6, 2.0),
-                  lambda: torch.randn(3, 6, 5, dtype=torch.float64) * 0.3 + 0.1, 1e-6, 1e-4),
+                  lambda: torch.randn(3, 6, 5, dtype=torch.float64) * 0.3 + 0.1, 1e-8, 1e-6),
     "allocation": (lambda: diffdfl.AllocationLayer(3, capacity=2.0), lambda: cvxpy_programs.allocation(3, 5, 2.0),
-                   lambda: torch.randn(3, 5, 3, dtype=torch.float64) * 0.8 + 0.3, 1e-6, 1e-4),
+                   lambda: torch.randn(3, 5, 3, dtype=torch.float64) * 0.8 + 0.3, 1e-8, 1e-6),
 }
 
 
