@@ -13,7 +13,7 @@ as in Diffusion-DFL. The data are synthetic 24-hour load profiles whose noise is
 costs 100x excess generation, so decisions should sit high in the distribution's upper tail, which
 a small model fitted by its likelihood gets only roughly right.
 
-Run: python python/examples/diffusion_power.py [--quick]     (~30 s on one core; --quick ~5 s)
+Run: python python/examples/diffusion_power.py [--quick]     (~20 s on two shared cores; --quick ~8 s)
 """
 
 import argparse
