@@ -118,12 +118,13 @@ def main() -> None:
         rows.append(row)
 
     try:
-        import cvxpy_programs
-        have_cvxpy = True
-    except ImportError:
-        have_cvxpy = False
-    if have_cvxpy:
         import cvxpylayers  # noqa: F401
+        have_cvxpylayers = True
+    except ImportError:
+        have_cvxpylayers = False
+        print("cvxpylayers is not installed: its columns are 'not run' (scripts/setup.sh installs it)")
+    if have_cvxpylayers:
+        import cvxpy_programs
         builders = {"power": lambda y: cvxpy_programs.power(24, y.shape[1]),
                     "portfolio": lambda y: cvxpy_programs.portfolio(50, y.shape[1], 1e-6)}
         single_job = {"n_jobs_forward": 1, "n_jobs_backward": 1}
