@@ -1,6 +1,6 @@
 """diffdfl: differentiable stochastic decision layers and the Diffusion-DFL estimators, from C++.
 
-Layers (``torch.nn.Module``; samples ``[B, M, n]`` -> decisions ``[B, n]``, exact KKT backward):
+Layers (``torch.nn.Module``; samples ``[B, M, n]`` -> decisions ``[B, n]``, KKT backward):
 :class:`PowerLayer`, :class:`PortfolioLayer`, :class:`AllocationLayer`, and
 :class:`CostProgramLayer` for a program whose cost you write with torch operations.
 Score function for your own generative model: :func:`score_weights`, :func:`sf_surrogate`.

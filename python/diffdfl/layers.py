@@ -4,15 +4,17 @@ Each layer solves, for every context ``b``, the sample-average program
 
     z*_b = argmin_z (1/M) sum_m f(y_bm, z)   s.t.  G z <= h,  A z = b
 
-with diffdfl's C++ solvers, and differentiates it exactly through the KKT conditions (the
-reparameterization path: ``layer(samples)`` is an autograd function of ``samples``). For the
-score-function path, :meth:`DecisionLayer.sf_weights` turns an upstream ``dL/dz`` into per-sample
-weights ``[B, M]`` (see :mod:`diffdfl.estimators`).
+with diffdfl's C++ solvers, and differentiates it through the KKT conditions (the
+reparameterization path: ``layer(samples)`` is an autograd function of ``samples``). The
+derivative is exact except where an option says otherwise: the power layer's "reference" and
+"smoothed" gradient modes, the portfolio layer's ``kkt_ridge`` > 0. For the score-function
+path, :meth:`DecisionLayer.sf_weights` turns an upstream ``dL/dz`` into per-sample weights
+``[B, M]`` (see :mod:`diffdfl.estimators`).
 
 Example::
 
     layer = diffdfl.PowerLayer(gradient="exact")
-    samples = model_samples.requires_grad_()      # [B, M, 24]
+    samples = model.sample(x, 25)                # [B, M, 24], with a graph
     z = layer(samples)                           # [B, 24] float64
     layer.cost(y_true, z).mean().backward()      # gradients reach the samples
     print(layer.last_solution.status)            # ['solved', ...]
@@ -77,8 +79,8 @@ def _solver_section(tol: float, inaccurate_tol: float, max_iter: int) -> Dict[st
 class DecisionLayer(torch.nn.Module):
     """A differentiable stochastic program (base of the concrete layers; not built directly).
 
-    ``forward(samples)`` returns the decisions; its backward is the exact KKT derivative (for
-    the power program, the configured gradient mode). The solution of the last forward, with one
+    ``forward(samples)`` returns the decisions; its backward is the KKT derivative (exact, or for
+    the power program the configured gradient mode). The solution of the last forward, with one
     status per instance, is kept in :attr:`last_solution`.
     """
 
