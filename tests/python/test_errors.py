@@ -107,6 +107,18 @@ def test_cost_program_errors():
 
     with pytest.raises(KeyError, match="from the user's cost"):
         diffdfl.CostProgramLayer(raising, 1, 1)(y)
+
+    in_backward = {"now": False}
+
+    def raising_in_backward(y, z):
+        if in_backward["now"]:
+            raise KeyError("from the backward")
+        return ((z - y) ** 2).sum(-1)
+
+    z = diffdfl.CostProgramLayer(raising_in_backward, 1, 1)(y.clone().requires_grad_(True))
+    in_backward["now"] = True
+    with pytest.raises(RuntimeError, match="KeyError: 'from the backward'"):  # torch's engine wraps it
+        z.sum().backward()
     with pytest.raises(diffdfl.Error, match="constraints.G"):
         diffdfl.CostProgramLayer(lambda y, z: (z * z).sum(-1), 1, 2, G=torch.eye(3), h=torch.zeros(3))
     with pytest.raises(diffdfl.Error, match="G and h go together"):
