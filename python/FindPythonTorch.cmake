@@ -29,4 +29,6 @@ execute_process(COMMAND "${Python_EXECUTABLE}" -c "import pybind11; print(pybind
 if(_diffdfl_pybind11_rc EQUAL 0)
   list(PREPEND CMAKE_PREFIX_PATH "${_diffdfl_pybind11_dir}")
 endif()
+# scripts/test.sh runs the Python tests with this interpreter.
+set(DIFFDFL_PYTHON_EXECUTABLE "${Python_EXECUTABLE}" CACHE INTERNAL "The interpreter the package is built for")
 message(STATUS "DIFFDFL_PYTHON: ${Python_EXECUTABLE} (Python ${Python_VERSION}, torch ${DIFFDFL_PYTHON_TORCH_VERSION})")

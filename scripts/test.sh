@@ -8,6 +8,6 @@ cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
 ctest --test-dir build --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" "$@"
 if grep -q '^DIFFDFL_PYTHON:BOOL=ON' build/CMakeCache.txt; then
   cmake --install build --component python >/dev/null
-  python=$(sed -n 's/^_Python_EXECUTABLE:INTERNAL=//p' build/CMakeCache.txt)
+  python=$(sed -n 's/^DIFFDFL_PYTHON_EXECUTABLE:INTERNAL=//p' build/CMakeCache.txt)
   "$python" -m pytest -q tests/python
 fi
