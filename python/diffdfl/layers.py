@@ -239,9 +239,8 @@ class AllocationLayer(DecisionLayer):
                                      _solver_section(tol, inaccurate_tol, max_iter)))
 
 
-def _constraint(name: str, t: Optional[torch.Tensor], dim: int) -> Optional[torch.Tensor]:
-    if t is None:
-        return None
+def _constraint(name: str, t: Any, dim: int) -> torch.Tensor:
+    """A constraint matrix or vector as a float64 CPU tensor, checked for its number of dimensions."""
     if not isinstance(t, torch.Tensor):
         t = torch.as_tensor(t, dtype=torch.float64)
     if t.dim() != dim:
@@ -283,11 +282,12 @@ class CostProgramLayer(DecisionLayer):
             raise _C.Error("G and h go together: give both or neither")
         if (A is None) != (b is None):
             raise _C.Error("A and b go together: give both or neither")
-        G_ = _constraint("G", G, 2) if G is not None else torch.zeros(0, max(int(n_z), 0), dtype=torch.float64)
-        h_ = _constraint("h", h, 1) if h is not None else torch.zeros(0, dtype=torch.float64)
+        G_ = torch.zeros(0, max(int(n_z), 0), dtype=torch.float64) if G is None else _constraint("G", G, 2)
+        h_ = torch.zeros(0, dtype=torch.float64) if h is None else _constraint("h", h, 1)
+        A_ = None if A is None else _constraint("A", A, 2)
+        b_ = None if b is None else _constraint("b", b, 1)
         solver = _solver_section(tol, inaccurate_tol, max_iter)
-        super().__init__(_C.cost_layer(name, int(n_y), int(n_z), G_, h_, _constraint("A", A, 2),
-                                       _constraint("b", b, 1), cost, solver["tol"],
+        super().__init__(_C.cost_layer(name, int(n_y), int(n_z), G_, h_, A_, b_, cost, solver["tol"],
                                        solver["inaccurate_tol"], solver["max_iter"], bool(pooled)))
 
 
