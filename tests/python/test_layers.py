@@ -164,3 +164,18 @@ def test_layer_is_a_module_in_a_model():
     assert net.weight.grad is not None and net.weight.grad.abs().sum() > 0
     assert "program=power" in repr(layer)
     assert math.isfinite(float(z.sum()))
+
+
+def test_version_is_the_libraries():
+    import importlib.metadata
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    cmake = re.search(r"project\(diffdfl VERSION ([0-9.]+)", (root / "CMakeLists.txt").read_text()).group(1)
+    pyproject = re.search(r'^version = "([0-9.]+)"', (root / "pyproject.toml").read_text(), re.M).group(1)
+    assert diffdfl.__version__ == cmake == pyproject
+    try:  # installed by pip (pyproject.toml) rather than by cmake --install
+        assert importlib.metadata.version("diffdfl") == cmake
+    except importlib.metadata.PackageNotFoundError:
+        pass
