@@ -63,11 +63,13 @@ std::vector<std::string> rank_command_line() {
 int run_train(const TrainOptions& o) {
   if (o.nproc > 1) {
     if (dist::RankOptions::from_env().world_size > 1) {
-      fail<InvalidArgument>("--nproc starts its own ranks on this host; under torchrun or another "
-                            "launcher (WORLD_SIZE is set) leave --nproc out");
+      fail<InvalidArgument>(
+          "--nproc starts its own ranks on this host; under torchrun or another "
+          "launcher (WORLD_SIZE is set) leave --nproc out");
     }
     if (!dist::distributed_available()) {
-      fail<InvalidArgument>("--nproc ", o.nproc, " needs distributed support, but this diffdfl "
+      fail<InvalidArgument>("--nproc ", o.nproc,
+                            " needs distributed support, but this diffdfl "
                             "was built without c10d/Gloo; install libgloo-dev, rebuild, and see "
                             "docs/distributed.md");
     }

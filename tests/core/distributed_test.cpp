@@ -95,7 +95,8 @@ TEST(RankOptions, ReadsTorchrunVariablesAndNamesTheBadOne) {
 /// What both ranks do in Collectives: rank r contributes r + 1.
 void exercise(Communicator& comm) {
   const double mine = comm.rank() + 1.0;
-  std::vector<torch::Tensor> sum = {torch::full({3}, mine), torch::full({2, 2}, mine, torch::kDouble)};
+  std::vector<torch::Tensor> sum = {torch::full({3}, mine),
+                                    torch::full({2, 2}, mine, torch::kDouble)};
   comm.all_reduce_sum(sum);
   EXPECT_TRUE(torch::equal(sum[0], torch::full({3}, 3.0f)));
   EXPECT_TRUE(torch::equal(sum[1], torch::full({2, 2}, 3.0, torch::kDouble)));

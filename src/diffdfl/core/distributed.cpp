@@ -156,7 +156,8 @@ RankOptions RankOptions::from_env() {
   o.local_rank = env_int("LOCAL_RANK", o.rank);
   if (const char* a = std::getenv("MASTER_ADDR"); a != nullptr && *a != '\0') o.master_addr = a;
   o.master_port = env_int("MASTER_PORT", o.master_port);
-  o.timeout = std::chrono::seconds(env_int("DIFFDFL_DIST_TIMEOUT", static_cast<int>(o.timeout.count())));
+  o.timeout =
+      std::chrono::seconds(env_int("DIFFDFL_DIST_TIMEOUT", static_cast<int>(o.timeout.count())));
   o.validate();
   return o;
 }
@@ -208,8 +209,8 @@ double weighted_mean(Communicator& comm, std::vector<torch::Tensor>& values, dou
 }
 
 std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int world) {
-  DIFFDFL_CHECK(world >= 1 && rank >= 0 && rank < world, "shard_range: rank ", rank,
-                " of world ", world);
+  DIFFDFL_CHECK(world >= 1 && rank >= 0 && rank < world, "shard_range: rank ", rank, " of world ",
+                world);
   const int64_t base = n / world;
   const int64_t extra = n % world;
   const int64_t begin = rank * base + std::min<int64_t>(rank, extra);

@@ -22,8 +22,8 @@ namespace {
 
 /// This process's environment without the rendezvous variables, plus `extra`.
 std::vector<std::string> rank_environment(const std::vector<std::string>& extra) {
-  static const char* kOwn[] = {"MASTER_ADDR=", "MASTER_PORT=", "RANK=", "LOCAL_RANK=",
-                               "WORLD_SIZE="};
+  static const char* kOwn[] = {
+      "MASTER_ADDR=", "MASTER_PORT=", "RANK=", "LOCAL_RANK=", "WORLD_SIZE="};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string v = *e;
@@ -80,7 +80,8 @@ int launch_local(const std::vector<std::string>& argv, int n, std::chrono::secon
     std::vector<char*> cargs = c_strings(args);
     std::vector<char*> cenv = c_strings(env);
     pid_t pid = 0;
-    const int err = ::posix_spawn(&pid, args[0].c_str(), nullptr, nullptr, cargs.data(), cenv.data());
+    const int err =
+        ::posix_spawn(&pid, args[0].c_str(), nullptr, nullptr, cargs.data(), cenv.data());
     if (err != 0) {
       for (const pid_t p : pids)
         ::kill(p, SIGTERM);

@@ -59,10 +59,17 @@ struct Accumulator {
   /// Sums over the ranks of `comm` (every rank holds the same totals afterwards).
   void reduce(dist::Communicator* comm) {
     if (comm == nullptr || !comm->distributed()) return;
-    std::vector<double> v = {cost,   sq_err,   static_cast<double>(sq_count), crps,
-                             energy, coverage, outside,
-                             static_cast<double>(scored), has_outside ? 1.0 : 0.0,
-                             static_cast<double>(usable), static_cast<double>(instances),
+    std::vector<double> v = {cost,
+                             sq_err,
+                             static_cast<double>(sq_count),
+                             crps,
+                             energy,
+                             coverage,
+                             outside,
+                             static_cast<double>(scored),
+                             has_outside ? 1.0 : 0.0,
+                             static_cast<double>(usable),
+                             static_cast<double>(instances),
                              static_cast<double>(failures)};
     for (const auto& [name, value] : extra)  // the same names on every rank (a non-empty shard)
       v.push_back(value);

@@ -99,9 +99,10 @@ DflTrainer::DflTrainer(const TrainerOptions& options, models::Predictor* predict
   optimizer_ = make_optimizer(params_, "adam", config_.train.lr, 0.0);
   if (comm_->distributed()) {
     if (problem_.layer->options().pooled) {
-      fail<InvalidArgument>("data-parallel training shards each batch over the ranks, but this "
-                            "task's program is pooled (one program over the whole batch); train "
-                            "it in one process (without --nproc / WORLD_SIZE)");
+      fail<InvalidArgument>(
+          "data-parallel training shards each batch over the ranks, but this "
+          "task's program is pooled (one program over the whole batch); train "
+          "it in one process (without --nproc / WORLD_SIZE)");
     }
     std::vector<torch::Tensor> state = state_tensors();
     comm_->broadcast(state, 0);  // every rank starts from rank 0's model
@@ -164,7 +165,8 @@ DflBatchLoss DflTrainer::reduce_dfl(const DflBatchLoss& local, int64_t shard_row
   // A NaN cost with usable solves means non-finite samples: one process would skip the whole
   // batch, so every rank does.
   const bool nonfinite = std::isnan(local.cost) && local.failures < shard_rows;
-  const double usable = std::isnan(local.cost) ? 0.0 : static_cast<double>(shard_rows - local.failures);
+  const double usable =
+      std::isnan(local.cost) ? 0.0 : static_cast<double>(shard_rows - local.failures);
   std::vector<torch::Tensor> values = grads;
   values.push_back(torch::tensor({usable > 0 ? local.cost : 0.0}, torch::kDouble));
   const double total = dist::weighted_mean(*comm_, values, usable);
@@ -180,8 +182,7 @@ DflBatchLoss DflTrainer::reduce_dfl(const DflBatchLoss& local, int64_t shard_row
 DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x_batch,
                                               const torch::Tensor& y_batch) {
   optimizer_->zero_grad();
-  const auto [begin, end] =
-      dist::shard_range(x_batch.size(0), comm_->rank(), comm_->world_size());
+  const auto [begin, end] = dist::shard_range(x_batch.size(0), comm_->rank(), comm_->world_size());
   const torch::Tensor x = comm_->distributed() ? x_batch.slice(0, begin, end) : x_batch;
   const torch::Tensor y = comm_->distributed() ? y_batch.slice(0, begin, end) : y_batch;
   const EstimatorOptions est{estimator(config_.method), config_.train.samples,
@@ -349,17 +350,19 @@ void DflTrainer::load(torch::serialize::InputArchive& archive) {
     best_state_[i] = t.to(best_state_[i].device(), best_state_[i].dtype());
   }
   torch::Tensor saved_world;
-  const int64_t world = archive.try_read("world_size", saved_world) ? saved_world.item<int64_t>() : 1;
+  const int64_t world =
+      archive.try_read("world_size", saved_world) ? saved_world.item<int64_t>() : 1;
   if (world != comm_->world_size()) {
-    fail<InvalidArgument>("the checkpoint was written by a run of ", world, " rank",
-                          world == 1 ? "" : "s", "; resume it with ", world,
-                          world == 1 ? " process (no --nproc / WORLD_SIZE)" : " ranks (--nproc or WORLD_SIZE)",
-                          ", not ", comm_->world_size());
+    fail<InvalidArgument>(
+        "the checkpoint was written by a run of ", world, " rank", world == 1 ? "" : "s",
+        "; resume it with ", world,
+        world == 1 ? " process (no --nproc / WORLD_SIZE)" : " ranks (--nproc or WORLD_SIZE)",
+        ", not ", comm_->world_size());
   }
   torch::Tensor rng;
-  archive.read(comm_->rank() == 0 ? std::string("rng.cpu")
-                                  : "rng.cpu.rank" + std::to_string(comm_->rank()),
-               rng);
+  archive.read(
+      comm_->rank() == 0 ? std::string("rng.cpu") : "rng.cpu.rank" + std::to_string(comm_->rank()),
+      rng);
   at::Generator gen = cpu_generator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(rng);

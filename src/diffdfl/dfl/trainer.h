@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "diffdfl/core/distributed.h"
+#include "diffdfl/dfl/estimators.h"
 #include "diffdfl/dfl/evaluation.h"
 #include "diffdfl/dfl/method.h"
-#include "diffdfl/dfl/estimators.h"
 #include "diffdfl/dfl/problem.h"
 #include "diffdfl/dfl/train_config.h"
 #include "diffdfl/models/policy.h"

@@ -140,8 +140,8 @@ dfl::SplitMetrics evaluate_split(Session& s, const std::string& name, int64_t sa
 /// The random stream `purpose` of this rank: the run's own for one process (runs stay as they
 /// were), one per rank for N ranks (a run of N ranks is reproducible with N ranks).
 uint64_t rank_seed(uint64_t seed, const std::string& purpose, const dist::Communicator& comm) {
-  return derive_seed(seed, comm.distributed() ? purpose + ".rank" + std::to_string(comm.rank())
-                                              : purpose);
+  return derive_seed(
+      seed, comm.distributed() ? purpose + ".rank" + std::to_string(comm.rank()) : purpose);
 }
 
 /// Hold and test metrics of the current model, from a fixed random stream (reproducible by eval).

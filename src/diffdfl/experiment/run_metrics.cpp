@@ -211,14 +211,15 @@ RunMetrics RunMetrics::from_json(const json& j, const std::string& source) {
                                                           {"failure", &m.failure},
                                                           {"device", &m.device},
                                                           {"version", &m.version}};
-  const std::pair<const char*, double*> numbers[] = {{"hold_cost", &m.hold.cost},
-                                                     {"test_rmse", &m.test.rmse},
-                                                     {"initial_test_cost", &m.initial_test_cost},
-                                                     {"train_seconds", &m.train_seconds},
-                                                     {"wall_seconds", &m.wall_seconds},
-                                                     {"peak_rss_mb", &m.peak_rss_mb},
-                                                     {"comm_seconds", &m.comm_seconds},
-                                                     {"comm_seconds_per_step", &m.comm_seconds_per_step}};
+  const std::pair<const char*, double*> numbers[] = {
+      {"hold_cost", &m.hold.cost},
+      {"test_rmse", &m.test.rmse},
+      {"initial_test_cost", &m.initial_test_cost},
+      {"train_seconds", &m.train_seconds},
+      {"wall_seconds", &m.wall_seconds},
+      {"peak_rss_mb", &m.peak_rss_mb},
+      {"comm_seconds", &m.comm_seconds},
+      {"comm_seconds_per_step", &m.comm_seconds_per_step}};
   const std::pair<const char*, int64_t*> counts[] = {{"best_epoch", &m.best_epoch},
                                                      {"epochs_run", &m.epochs_run},
                                                      {"solver_failures", &m.solver_failures},
