@@ -24,6 +24,7 @@ done
 packages=(
   build-essential cmake            # compiler and build system
   libtorch-dev                     # LibTorch 1.13.1 (CPU): tensors, autograd, nn
+  libgloo-dev                      # Gloo headers, for c10d data-parallel training (docs/distributed.md)
   libopenblas0-pthread             # fast BLAS for LibTorch (reference BLAS is ~30x slower)
   libcli11-dev                     # command-line parsing
   nlohmann-json3-dev               # JSON configs, metrics and CLI output

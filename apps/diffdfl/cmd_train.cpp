@@ -1,17 +1,23 @@
 // `diffdfl train --task T --method M [--preset smoke|cpu|paper] [--seed S] [--out DIR]
-//  [--config FILE] [--set key=value]... [--threads N] [--quiet]`, or `diffdfl train --resume DIR`:
-// trains one method on one task and writes the run directory (experiment/run.h). Prints the final
-// metrics as JSON on stdout and a one-line comparison with the starting (two-stage) model on
-// stderr.
+//  [--config FILE] [--set key=value]... [--threads N] [--quiet] [--nproc N]`, or
+// `diffdfl train --resume DIR [--nproc N]`: trains one method on one task and writes the run
+// directory (experiment/run.h). Prints the final metrics as JSON on stdout and a one-line
+// comparison with the starting (two-stage) model on stderr.
+//
+// Data-parallel (docs/distributed.md): under torchrun-style variables (WORLD_SIZE > 1, RANK, ...)
+// this process is one rank of the job; `--nproc N` starts N local ranks of itself and waits.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "diffdfl/core/distributed.h"
 #include "diffdfl/core/error.h"
+#include "diffdfl/core/local_launch.h"
 #include "diffdfl/dfl/method.h"
 #include "diffdfl/experiment/presets.h"
 #include "diffdfl/experiment/run.h"
@@ -31,6 +37,7 @@ struct TrainOptions {
   std::vector<std::string> sets;
   std::string resume;
   int64_t threads = -1;
+  int nproc = 1;
   bool quiet = false;
   std::string data_dir;
   std::string config_dir;
@@ -38,7 +45,37 @@ struct TrainOptions {
   std::string given_with_resume;  ///< options that --resume cannot honour, if given with it
 };
 
+/// This command line without --nproc (what each rank of `--nproc N` runs).
+std::vector<std::string> rank_command_line() {
+  std::vector<std::string> args = program_args();
+  args[0] = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nproc") {
+      ++i;  // and its value
+    } else if (args[i].rfind("--nproc=", 0) != 0) {
+      out.push_back(args[i]);
+    }
+  }
+  return out;
+}
+
 int run_train(const TrainOptions& o) {
+  if (o.nproc > 1) {
+    if (dist::RankOptions::from_env().world_size > 1) {
+      fail<InvalidArgument>(
+          "--nproc starts its own ranks on this host; under torchrun or another "
+          "launcher (WORLD_SIZE is set) leave --nproc out");
+    }
+    if (!dist::distributed_available()) {
+      fail<InvalidArgument>("--nproc ", o.nproc,
+                            " needs distributed support, but this diffdfl "
+                            "was built without c10d/Gloo; install libgloo-dev, rebuild, and see "
+                            "docs/distributed.md");
+    }
+    return dist::launch_local(rank_command_line(), o.nproc);
+  }
+  const std::shared_ptr<dist::Communicator> comm = dist::connect(dist::RankOptions::from_env());
   experiment::RunPaths paths;
   paths.data_dir = resolve_data_dir(o.data_dir);
   paths.cache_dir = resolve_cache_dir(o.cache_dir);
@@ -51,7 +88,7 @@ int run_train(const TrainOptions& o) {
                             "combine it with ", o.given_with_resume);
     }
     dir = o.resume;
-    out = experiment::resume(dir, paths, !o.quiet);
+    out = experiment::resume(dir, paths, !o.quiet, comm);
   } else {
     if (o.task.empty() || o.method.empty()) {
       fail<InvalidArgument>("--task and --method are required (or --resume DIR)");
@@ -68,8 +105,10 @@ int run_train(const TrainOptions& o) {
     req.out_dir = dir;
     req.paths = paths;
     req.show_progress = !o.quiet;
+    req.comm = comm;
     out = experiment::train(req);
   }
+  if (!comm->is_main()) return 0;  // rank 0 reports the run
   const experiment::RunMetrics& m = out.metrics;
   std::cout << m.to_json().dump(2) << "\n";
   // One line for the console, beside the starting (two-stage) model where there is one.
@@ -112,6 +151,9 @@ void setup_train_command(CLI::App& app) {
   cmd->add_option("--threads", opts->threads, "intra-op threads (default: all cores)")
       ->check(thread_count());
   cmd->add_flag("--quiet", opts->quiet, "no progress output");
+  cmd->add_option("--nproc", opts->nproc,
+                  "data-parallel: start N local ranks (c10d/Gloo; see docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--data-dir", opts->data_dir, "data folder (default: the source tree's data/)")
       ->check(non_empty());
   cmd->add_option("--config-dir", opts->config_dir,

@@ -52,6 +52,11 @@ void setup_report_commands(CLI::App& app);     // cmd_report.cpp: `table` and `p
 void setup_data_summary(CLI::App& data);  // cmd_data_summary.cpp
 void setup_data_export(CLI::App& data);   // cmd_data_export.cpp
 
+/// The command line this process was started with (main.cpp records it before parsing), for
+/// `train --nproc`, which starts copies of itself.
+void set_program_args(int argc, char** argv);
+const std::vector<std::string>& program_args();
+
 /// The data directory: --data-dir if given, else $DIFFDFL_DATA_DIR, else the source tree's data/
 /// (compiled in), else ./data.
 std::string resolve_data_dir(const std::string& flag_value);

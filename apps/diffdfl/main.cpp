@@ -14,6 +14,30 @@
 
 namespace diffdfl::cli {
 
+namespace {
+std::vector<std::string>& args_storage() {
+  static std::vector<std::string> args;
+  return args;
+}
+
+/// "diffdfl: " or, in a data-parallel job, "diffdfl: rank R: " (so that each rank's line says
+/// which rank it comes from).
+std::string prefix() {
+  const char* rank = std::getenv("RANK");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (rank == nullptr || world == nullptr || std::string(world) == "1") return "diffdfl: ";
+  return std::string("diffdfl: rank ") + rank + ": ";
+}
+}  // namespace
+
+void set_program_args(int argc, char** argv) {
+  args_storage().assign(argv, argv + argc);
+}
+
+const std::vector<std::string>& program_args() {
+  return args_storage();
+}
+
 void apply_overrides(nlohmann::json& config, const std::vector<std::string>& assignments) {
   for (const std::string& a : assignments)
     apply_override(config, a);
@@ -42,6 +66,7 @@ std::string resolve_cache_dir(const std::string& flag_value) {
 }  // namespace diffdfl::cli
 
 int main(int argc, char** argv) {
+  diffdfl::cli::set_program_args(argc, argv);
   CLI::App app{"diffdfl: decision-focused learning with conditional diffusion models"};
   app.set_version_flag("--version", std::string("diffdfl ") + diffdfl::kVersion);
   app.require_subcommand(1);
@@ -61,7 +86,7 @@ int main(int argc, char** argv) {
   } catch (const diffdfl::cli::ExitCode& e) {
     return e.code;
   } catch (const diffdfl::Error& e) {
-    std::cerr << "diffdfl: error: " << e.what() << "\n";
+    std::cerr << diffdfl::cli::prefix() << "error: " << e.what() << "\n";
     return kExitError;
   } catch (const std::bad_alloc&) {
     std::cerr << "diffdfl: error: out of memory; the input or the configuration is too large for "
@@ -69,7 +94,7 @@ int main(int argc, char** argv) {
     return kExitError;
   } catch (const std::filesystem::filesystem_error& e) {
     // What the library did not anticipate still names the path and the reason, on one line.
-    std::cerr << "diffdfl: error: " << e.what() << "\n";
+    std::cerr << diffdfl::cli::prefix() << "error: " << e.what() << "\n";
     return kExitError;
   } catch (const c10::Error& e) {
     // Never LibTorch's C++ backtrace: its first line says what failed.
@@ -79,10 +104,10 @@ int main(int argc, char** argv) {
                 << "); the input or the configuration is too large for this machine\n";
       return kExitError;
     }
-    std::cerr << "diffdfl: internal error: " << line << "\n";
+    std::cerr << diffdfl::cli::prefix() << "internal error: " << line << "\n";
     return kExitInternal;
   } catch (const std::exception& e) {
-    std::cerr << "diffdfl: internal error: " << e.what() << "\n";
+    std::cerr << diffdfl::cli::prefix() << "internal error: " << e.what() << "\n";
     return kExitInternal;
   }
   return 0;

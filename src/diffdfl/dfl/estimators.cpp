@@ -152,6 +152,13 @@ StepOutcome mixed_step(torch::optim::Optimizer& optimizer, const std::vector<tor
   const bool mixing = predictor != nullptr && options.mix.fit_weight > 0;
   if (mixing) {
     fit = dfl_fit_gradient(*predictor, params, x, y, options, epoch, batch);
+    if (options.comm != nullptr && options.comm->distributed()) {
+      std::vector<torch::Tensor> values = fit.grads;
+      values.push_back(torch::tensor({fit.loss}, torch::kDouble));
+      dist::weighted_mean(*options.comm, values, static_cast<double>(x.size(0)));
+      fit.loss = values.back().item<double>();
+      fit.norm = global_norm(fit.grads);
+    }
     out.fit = fit.loss;
   }
   if (!std::isfinite(cost) || !std::isfinite(n_dfl) || (mixing && !std::isfinite(fit.norm))) {

@@ -35,6 +35,7 @@
 #include <limits>
 #include <vector>
 
+#include "diffdfl/core/distributed.h"
 #include "diffdfl/dfl/gradients.h"
 #include "diffdfl/dfl/method.h"
 #include "diffdfl/dfl/problem.h"
@@ -111,6 +112,10 @@ struct StepOptions {
   double grad_clip = 0;  ///< global-norm clip of the mixed gradient; 0 = none
   bool shuffle_targets = false;
   uint64_t seed = 0;
+  /// Data-parallel ranks (null: one process): the fitting term's gradient and loss of this rank's
+  /// shard are averaged over the ranks (dist::weighted_mean) before mixing, so every rank mixes
+  /// and steps identically. `g_dfl` must already be the ranks' average (the trainer does it).
+  dist::Communicator* comm = nullptr;
 };
 
 /// The fitting term of DFL step (epoch, batch): fit_gradient (gradients.h) with mix.fit_draws

@@ -56,6 +56,43 @@ struct Accumulator {
     scored += samples.size(0);
   }
 
+  /// Sums over the ranks of `comm` (every rank holds the same totals afterwards).
+  void reduce(dist::Communicator* comm) {
+    if (comm == nullptr || !comm->distributed()) return;
+    std::vector<double> v = {cost,
+                             sq_err,
+                             static_cast<double>(sq_count),
+                             crps,
+                             energy,
+                             coverage,
+                             outside,
+                             static_cast<double>(scored),
+                             has_outside ? 1.0 : 0.0,
+                             static_cast<double>(usable),
+                             static_cast<double>(instances),
+                             static_cast<double>(failures)};
+    for (const auto& [name, value] : extra)  // the same names on every rank (a non-empty shard)
+      v.push_back(value);
+    std::vector<torch::Tensor> t = {torch::tensor(v, torch::kDouble)};
+    comm->all_reduce_sum(t);
+    const auto r = t[0].accessor<double, 1>();
+    cost = r[0];
+    sq_err = r[1];
+    sq_count = static_cast<int64_t>(r[2]);
+    crps = r[3];
+    energy = r[4];
+    coverage = r[5];
+    outside = r[6];
+    scored = static_cast<int64_t>(r[7]);
+    has_outside = r[8] > 0;
+    usable = static_cast<int64_t>(r[9]);
+    instances = static_cast<int64_t>(r[10]);
+    failures = static_cast<int64_t>(r[11]);
+    int64_t i = 12;
+    for (auto& [name, value] : extra)
+      value = r[i++];
+  }
+
   SplitMetrics finish() const {
     SplitMetrics m;
     // With no usable instance the split has no cost: NaN (null in JSON), never a flattering 0.
@@ -76,6 +113,15 @@ struct Accumulator {
     return m;
   }
 };
+
+/// The rows [begin, end) of an N-row split this rank evaluates: all of them for one rank.
+std::pair<int64_t, int64_t> eval_shard(int64_t N, dist::Communicator* comm) {
+  if (comm == nullptr || !comm->distributed()) return {0, N};
+  if (N < comm->world_size())
+    fail<InvalidArgument>("a split of ", N, " rows cannot be shared by ", comm->world_size(),
+                          " ranks; use fewer ranks");
+  return dist::shard_range(N, comm->rank(), comm->world_size());
+}
 
 json number_or_null(double v) {
   return std::isnan(v) ? json() : json(v);
@@ -162,14 +208,19 @@ SplitMetrics SplitMetrics::from_json(const json& j) {
 
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y, int64_t M,
-                                int64_t batch_size, const TargetRange& range) {
+                                int64_t batch_size, const TargetRange& range,
+                                dist::Communicator* comm) {
   torch::NoGradGuard no_grad;
+  const bool pooled = problem.layer->options().pooled;
+  DIFFDFL_CHECK(!pooled || comm == nullptr || !comm->distributed(),
+                "a pooled program (one program over the whole split) cannot be evaluated in "
+                "shards; evaluate it in one process");
   const bool was_training = predictor.is_training();
   predictor.train(false);
-  const int64_t N = x.size(0);
-  const int64_t step = problem.layer->options().pooled ? N : batch_size;
+  const auto [first, N] = eval_shard(x.size(0), comm);
+  const int64_t step = pooled ? N : batch_size;
   Accumulator acc;
-  for (int64_t start = 0; start < N; start += step) {
+  for (int64_t start = first; start < N; start += step) {
     const int64_t end = std::min(N, start + step);
     const torch::Tensor xb = x.index({Slice(start, end)});
     const torch::Tensor yb = y.index({Slice(start, end)});
@@ -179,6 +230,7 @@ SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProb
     acc.add_samples(samples, yb, range);
   }
   predictor.train(was_training);
+  acc.reduce(comm);
   return acc.finish();
 }
 
@@ -188,14 +240,15 @@ int64_t samples_per_context(const models::Predictor& predictor, int64_t configur
 
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y,
-                                const EvalConfig& eval, const TargetRange& range, int64_t samples) {
+                                const EvalConfig& eval, const TargetRange& range, int64_t samples,
+                                dist::Communicator* comm) {
   const int64_t M = samples_per_context(predictor, samples > 0 ? samples : eval.samples);
   std::optional<models::ScopedSampleSteps> steps;  // restored on every exit
   if (eval.sample_steps > 0) steps.emplace(predictor, eval.sample_steps);
   const int64_t draws = predictor.is_point_forecast() ? 1 : eval.repeats;
   std::vector<SplitMetrics> out;
   for (int64_t r = 0; r < draws; ++r)
-    out.push_back(evaluate_predictor(predictor, problem, x, y, M, eval.batch_size, range));
+    out.push_back(evaluate_predictor(predictor, problem, x, y, M, eval.batch_size, range, comm));
   return average_draws(out);
 }
 
@@ -210,13 +263,14 @@ torch::Tensor policy_decisions(models::PolicyNet& policy, const DecisionProblem&
 }
 
 SplitMetrics evaluate_policy(models::PolicyNet& policy, const DecisionProblem& problem,
-                             const torch::Tensor& x, const torch::Tensor& y, int64_t batch_size) {
+                             const torch::Tensor& x, const torch::Tensor& y, int64_t batch_size,
+                             dist::Communicator* comm) {
   torch::NoGradGuard no_grad;
   const bool was_training = policy.is_training();
   policy.train(false);
-  const int64_t N = x.size(0);
+  const auto [first, N] = eval_shard(x.size(0), comm);
   Accumulator acc;
-  for (int64_t start = 0; start < N; start += batch_size) {
+  for (int64_t start = first; start < N; start += batch_size) {
     const int64_t end = std::min(N, start + batch_size);
     opt::Solution proj;
     const torch::Tensor z = policy_decisions(policy, problem, x.index({Slice(start, end)}), &proj);
@@ -226,6 +280,7 @@ SplitMetrics evaluate_policy(models::PolicyNet& policy, const DecisionProblem& p
     acc.add(problem, y.index({Slice(start, end)}), z, ok);
   }
   policy.train(was_training);
+  acc.reduce(comm);
   return acc.finish();
 }
 

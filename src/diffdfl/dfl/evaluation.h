@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 
+#include "diffdfl/core/distributed.h"
 #include "diffdfl/dfl/problem.h"
 #include "diffdfl/dfl/scoring_rules.h"
 #include "diffdfl/dfl/train_config.h"
@@ -48,9 +49,12 @@ struct SplitMetrics {
 /// One draw: M samples per context (no graph) → decisions through the layer → metrics. Pooled
 /// programs use the whole split as one batch (the reference's evaluation); others go `batch_size`
 /// contexts at a time. The density scores need M ≥ 2 (and `range` for `outside`).
+/// With `comm` of N ranks each rank evaluates its contiguous shard of the split and the sums are
+/// reduced, so every rank returns the same metrics (a pooled program is not sharded: InvalidArgument).
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y, int64_t M,
-                                int64_t batch_size, const TargetRange& range = {});
+                                int64_t batch_size, const TargetRange& range = {},
+                                dist::Communicator* comm = nullptr);
 
 /// Samples per context a predictor decides from: 1 for the deterministic MLP (its point
 /// forecast), `configured` for every other predictor.
@@ -63,11 +67,13 @@ int64_t samples_per_context(const models::Predictor& predictor, int64_t configur
 SplitMetrics evaluate_predictor(models::Predictor& predictor, const DecisionProblem& problem,
                                 const torch::Tensor& x, const torch::Tensor& y,
                                 const EvalConfig& eval, const TargetRange& range,
-                                int64_t samples = 0);
+                                int64_t samples = 0, dist::Communicator* comm = nullptr);
 
-/// The policy's decisions (projected where the problem says so) → metrics.
+/// The policy's decisions (projected where the problem says so) → metrics; sharded over the ranks
+/// of `comm` as evaluate_predictor.
 SplitMetrics evaluate_policy(models::PolicyNet& policy, const DecisionProblem& problem,
-                             const torch::Tensor& x, const torch::Tensor& y, int64_t batch_size);
+                             const torch::Tensor& x, const torch::Tensor& y, int64_t batch_size,
+                             dist::Communicator* comm = nullptr);
 
 /// A policy's feasible decisions [B, n_z] float64 with graph (raw output through the projection).
 torch::Tensor policy_decisions(models::PolicyNet& policy, const DecisionProblem& problem,

@@ -80,8 +80,10 @@ void TrainerOptions::validate() const {
 }
 
 DflTrainer::DflTrainer(const TrainerOptions& options, models::Predictor* predictor,
-                       models::PolicyNet* policy, DecisionProblem problem, TrainData data)
+                       models::PolicyNet* policy, DecisionProblem problem, TrainData data,
+                       std::shared_ptr<dist::Communicator> comm)
     : config_(options),
+      comm_(comm ? std::move(comm) : dist::single_process()),
       predictor_(predictor),
       policy_(policy),
       problem_(std::move(problem)),
@@ -95,6 +97,16 @@ DflTrainer::DflTrainer(const TrainerOptions& options, models::Predictor* predict
     if (p.requires_grad()) params_.push_back(p);
   }
   optimizer_ = make_optimizer(params_, "adam", config_.train.lr, 0.0);
+  if (comm_->distributed()) {
+    if (problem_.layer->options().pooled) {
+      fail<InvalidArgument>(
+          "data-parallel training shards each batch over the ranks, but this "
+          "task's program is pooled (one program over the whole batch); train "
+          "it in one process (without --nproc / WORLD_SIZE)");
+    }
+    std::vector<torch::Tensor> state = state_tensors();
+    comm_->broadcast(state, 0);  // every rank starts from rank 0's model
+  }
   best_state_ = state_tensors();
   for (auto& t : best_state_)
     t = t.detach().clone();
@@ -119,11 +131,13 @@ std::vector<torch::Tensor> DflTrainer::state_tensors() const {
 
 SplitMetrics DflTrainer::evaluate(const SplitData& split) {
   if (policy_ != nullptr) {
-    return evaluate_policy(*policy_, problem_, split.x, split.y, config_.eval.batch_size);
+    return evaluate_policy(*policy_, problem_, split.x, split.y, config_.eval.batch_size,
+                           comm_.get());
   }
   EvalConfig per_epoch = config_.eval;
   per_epoch.repeats = config_.eval.epoch_repeats;
-  return evaluate_predictor(*predictor_, problem_, split.x, split.y, per_epoch, range_);
+  return evaluate_predictor(*predictor_, problem_, split.x, split.y, per_epoch, range_, 0,
+                            comm_.get());
 }
 
 EpochRecord DflTrainer::evaluate_initial() {
@@ -146,15 +160,43 @@ EpochRecord DflTrainer::evaluate_initial() {
   return r;
 }
 
-DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x, const torch::Tensor& y) {
+DflBatchLoss DflTrainer::reduce_dfl(const DflBatchLoss& local, int64_t shard_rows,
+                                    std::vector<torch::Tensor>& grads) {
+  // A NaN cost with usable solves means non-finite samples: one process would skip the whole
+  // batch, so every rank does.
+  const bool nonfinite = std::isnan(local.cost) && local.failures < shard_rows;
+  const double usable =
+      std::isnan(local.cost) ? 0.0 : static_cast<double>(shard_rows - local.failures);
+  std::vector<torch::Tensor> values = grads;
+  values.push_back(torch::tensor({usable > 0 ? local.cost : 0.0}, torch::kDouble));
+  const double total = dist::weighted_mean(*comm_, values, usable);
+  std::vector<torch::Tensor> counts = {
+      torch::tensor({static_cast<double>(local.failures), nonfinite ? 1.0 : 0.0}, torch::kDouble)};
+  comm_->all_reduce_sum(counts);
+  DflBatchLoss global;
+  global.failures = static_cast<int64_t>(counts[0][0].item<double>());
+  if (total > 0 && counts[0][1].item<double>() == 0) global.cost = values.back().item<double>();
+  return global;
+}
+
+DflTrainer::StepResult DflTrainer::train_step(const torch::Tensor& x_batch,
+                                              const torch::Tensor& y_batch) {
   optimizer_->zero_grad();
+  const auto [begin, end] = dist::shard_range(x_batch.size(0), comm_->rank(), comm_->world_size());
+  const torch::Tensor x = comm_->distributed() ? x_batch.slice(0, begin, end) : x_batch;
+  const torch::Tensor y = comm_->distributed() ? y_batch.slice(0, begin, end) : y_batch;
   const EstimatorOptions est{estimator(config_.method), config_.train.samples,
                              config_.train.rp_graph};
-  const DflBatchLoss dfl = dfl_backward(predictor_, policy_, problem_, x, y, est);
+  DflBatchLoss dfl = dfl_backward(predictor_, policy_, problem_, x, y, est);
+  std::vector<torch::Tensor> g_dfl = take_grads(params_);
+  const double comm_before = comm_->comm_seconds();
+  if (comm_->distributed()) dfl = reduce_dfl(dfl, x.size(0), g_dfl);
   const StepOptions step{config_.train.mix, config_.train.grad_clip, config_.shuffle_targets,
-                         config_.seed};
-  const StepOutcome s = mixed_step(*optimizer_, params_, take_grads(params_), dfl.cost, predictor_,
-                                   x, y, step, step_epoch_, step_batch_);
+                         config_.seed, comm_.get()};
+  const StepOutcome s = mixed_step(*optimizer_, params_, g_dfl, dfl.cost, predictor_, x, y, step,
+                                   step_epoch_, step_batch_);
+  step_comm_seconds_ += comm_->comm_seconds() - comm_before;
+  ++steps_;
   StepResult r;
   r.cost = dfl.cost;
   r.fit = s.fit;
@@ -173,6 +215,14 @@ EpochRecord DflTrainer::run_epoch(int64_t epoch, const ProgressFn& progress) {
   r.epoch = epoch;
   const auto batches =
       epoch_batches(data_.train.x.size(0), config_.train.batch_size, config_.seed, "dfl", epoch);
+  if (comm_->distributed()) {
+    for (const torch::Tensor& idx : batches) {
+      if (idx.size(0) < comm_->world_size())
+        fail<InvalidArgument>("a training batch of ", idx.size(0), " rows cannot be shared by ",
+                              comm_->world_size(), " ranks; raise train.batch_size or use fewer ",
+                              "ranks");
+    }
+  }
   double cost_sum = 0;
   double fit_sum = 0;
   int64_t counted = 0;
@@ -229,6 +279,11 @@ EpochRecord DflTrainer::run_epoch(int64_t epoch, const ProgressFn& progress) {
   return r;
 }
 
+double DflTrainer::comm_seconds_per_step() const {
+  if (!comm_->distributed() || steps_ == 0) return std::nan("");
+  return step_comm_seconds_ / static_cast<double>(steps_);
+}
+
 void DflTrainer::restore_best() {
   torch::NoGradGuard no_grad;
   const std::vector<torch::Tensor> current = state_tensors();
@@ -253,9 +308,19 @@ void DflTrainer::save(torch::serialize::OutputArchive& archive) const {
   for (size_t i = 0; i < best_state_.size(); ++i) {
     archive.write("best." + std::to_string(i), best_state_[i]);
   }
-  at::Generator gen = cpu_generator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  archive.write("rng.cpu", gen.get_state());
+  torch::Tensor rng;
+  {
+    at::Generator gen = cpu_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    rng = gen.get_state();
+  }
+  archive.write("rng.cpu", rng);  // rank 0's (the only one of a single-process run)
+  if (comm_->distributed()) {
+    archive.write("world_size", torch::tensor({static_cast<int64_t>(comm_->world_size())}));
+    const std::vector<torch::Tensor> all = comm_->all_gather(rng);
+    for (size_t r = 1; r < all.size(); ++r)
+      archive.write("rng.cpu.rank" + std::to_string(r), all[r]);
+  }
 }
 
 void DflTrainer::load(torch::serialize::InputArchive& archive) {
@@ -284,8 +349,20 @@ void DflTrainer::load(torch::serialize::InputArchive& archive) {
     archive.read("best." + std::to_string(i), t);
     best_state_[i] = t.to(best_state_[i].device(), best_state_[i].dtype());
   }
+  torch::Tensor saved_world;
+  const int64_t world =
+      archive.try_read("world_size", saved_world) ? saved_world.item<int64_t>() : 1;
+  if (world != comm_->world_size()) {
+    fail<InvalidArgument>(
+        "the checkpoint was written by a run of ", world, " rank", world == 1 ? "" : "s",
+        "; resume it with ", world,
+        world == 1 ? " process (no --nproc / WORLD_SIZE)" : " ranks (--nproc or WORLD_SIZE)",
+        ", not ", comm_->world_size());
+  }
   torch::Tensor rng;
-  archive.read("rng.cpu", rng);
+  archive.read(
+      comm_->rank() == 0 ? std::string("rng.cpu") : "rng.cpu.rank" + std::to_string(comm_->rank()),
+      rng);
   at::Generator gen = cpu_generator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(rng);

@@ -4,6 +4,12 @@
 // non-finite steps, and a checkpointable state (a killed run resumes bit-identically on the same
 // machine and thread count: batches derive from (seed, epoch) and the RNG state is saved).
 //
+// Data-parallel (docs/distributed.md): with a Communicator of N ranks every rank draws the same
+// global batches, trains on its contiguous shard of each, and the ranks average their gradients
+// (weighted by usable instances, so the step equals one process's step on the global batch) before
+// an identical optimizer step; evaluation is sharded and reduced, so every rank selects the same
+// epoch. The checkpoint holds every rank's RNG state.
+//
 // Example:
 //   dfl::TrainerOptions o;
 //   o.method = dfl::Method::kDflGaussianRp;
@@ -23,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "diffdfl/core/distributed.h"
+#include "diffdfl/dfl/estimators.h"
 #include "diffdfl/dfl/evaluation.h"
 #include "diffdfl/dfl/method.h"
 #include "diffdfl/dfl/problem.h"
@@ -78,9 +86,12 @@ using ProgressFn = std::function<void(int64_t, int64_t, double)>;
 class DflTrainer {
  public:
   /// Exactly one of `predictor` and `policy` is non-null; the model must outlive the trainer.
-  /// Checks `options` (TrainerOptions::validate).
+  /// Checks `options` (TrainerOptions::validate). With `comm` of N > 1 ranks (every rank builds
+  /// its trainer with the same arguments), rank 0's parameters are broadcast to all; a pooled
+  /// program (one program over the whole batch) cannot be sharded and is refused.
   DflTrainer(const TrainerOptions& options, models::Predictor* predictor, models::PolicyNet* policy,
-             DecisionProblem problem, TrainData data);
+             DecisionProblem problem, TrainData data,
+             std::shared_ptr<dist::Communicator> comm = nullptr);
 
   /// Evaluates hold and test before any training (curve epoch −1) and makes it the best state.
   EpochRecord evaluate_initial();
@@ -95,12 +106,17 @@ class DflTrainer {
   double best_hold() const { return best_hold_; }
   int64_t skipped_steps() const { return skipped_total_; }
   int64_t solver_failures() const { return failures_total_; }
+  /// Mean wall seconds per training step inside the gradient collectives (waiting for the slowest
+  /// rank included), over the steps this process ran; NaN for one rank or before any step.
+  double comm_seconds_per_step() const;
   const std::vector<EpochRecord>& curve() const { return curve_; }
 
   /// Loads the best parameters into the model.
   void restore_best();
 
-  /// Everything needed to continue: model, best state, optimizer, counters, curve and RNG state.
+  /// Everything needed to continue: model, best state, optimizer, counters, curve and RNG state
+  /// (every rank's: with N ranks all must call save, a collective; rank 0 writes the archive).
+  /// load() refuses a checkpoint of another number of ranks.
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
 
@@ -111,14 +127,21 @@ class DflTrainer {
     int64_t failures = 0;
     bool skipped = false;
   };
-  /// One step: the DFL backward and the mixed step of estimators.h.
+  /// One step on a global batch: the DFL backward of this rank's shard, averaged over the ranks,
+  /// and the mixed step of estimators.h.
   StepResult train_step(const torch::Tensor& x, const torch::Tensor& y);
+  /// Averages this rank's DFL gradient (in .grad) and cost over the ranks, weighted by usable
+  /// instances; returns the global batch's loss (NaN when a rank's samples were not finite or no
+  /// instance is usable) and sets `failures` to the global count.
+  DflBatchLoss reduce_dfl(const DflBatchLoss& local, int64_t shard_rows,
+                          std::vector<torch::Tensor>& grads);
   SplitMetrics evaluate(const SplitData& split);
   models::Model& model();
   const models::Model& model() const;
   std::vector<torch::Tensor> state_tensors() const;
 
   TrainerOptions config_;
+  std::shared_ptr<dist::Communicator> comm_;  // never null (one rank by default)
   models::Predictor* predictor_ = nullptr;
   models::PolicyNet* policy_ = nullptr;
   DecisionProblem problem_;
@@ -136,6 +159,8 @@ class DflTrainer {
   int64_t failures_total_ = 0;
   std::string stop_reason_;
   std::vector<EpochRecord> curve_;
+  double step_comm_seconds_ = 0;  // in train_step's collectives, this process
+  int64_t steps_ = 0;
   int64_t step_epoch_ = 0;  // position of the current step (for seeded target shuffling)
   int64_t step_batch_ = 0;
 };

@@ -126,19 +126,30 @@ void write_curve(const fs::path& path, const std::vector<dfl::EpochRecord>& curv
   write_file_atomic(path, out.str());
 }
 
-dfl::SplitMetrics evaluate_split(Session& s, const std::string& name, int64_t samples) {
+dfl::SplitMetrics evaluate_split(Session& s, const std::string& name, int64_t samples,
+                                 dist::Communicator* comm = nullptr) {
   const data::Split& split = s.split(name);
-  if (s.policy)
-    return dfl::evaluate_policy(*s.policy, s.problem, split.x, split.y, s.cfg.eval.batch_size);
+  if (s.policy) {
+    return dfl::evaluate_policy(*s.policy, s.problem, split.x, split.y, s.cfg.eval.batch_size,
+                                comm);
+  }
   return dfl::evaluate_predictor(*s.predictor, s.problem, split.x, split.y, s.cfg.eval,
-                                 dfl::TargetRange::of(s.ds.train.y), samples);
+                                 dfl::TargetRange::of(s.ds.train.y), samples, comm);
+}
+
+/// The random stream `purpose` of this rank: the run's own for one process (runs stay as they
+/// were), one per rank for N ranks (a run of N ranks is reproducible with N ranks).
+uint64_t rank_seed(uint64_t seed, const std::string& purpose, const dist::Communicator& comm) {
+  return derive_seed(
+      seed, comm.distributed() ? purpose + ".rank" + std::to_string(comm.rank()) : purpose);
 }
 
 /// Hold and test metrics of the current model, from a fixed random stream (reproducible by eval).
-std::pair<dfl::SplitMetrics, dfl::SplitMetrics> final_evaluation(Session& s) {
-  seed_global(derive_seed(s.cfg.seed, "final-eval"));
-  dfl::SplitMetrics hold = evaluate_split(s, "hold", 0);
-  dfl::SplitMetrics test = evaluate_split(s, "test", 0);
+std::pair<dfl::SplitMetrics, dfl::SplitMetrics> final_evaluation(Session& s,
+                                                                 dist::Communicator& comm) {
+  seed_global(rank_seed(s.cfg.seed, "final-eval", comm));
+  dfl::SplitMetrics hold = evaluate_split(s, "hold", 0, &comm);
+  dfl::SplitMetrics test = evaluate_split(s, "test", 0, &comm);
   return {hold, test};
 }
 
@@ -205,8 +216,10 @@ RunMetrics final_metrics(const Session& s, const dfl::DflTrainer& trainer,
 }
 
 RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, bool progress_on,
-                       bool resuming) {
+                       bool resuming, const std::shared_ptr<dist::Communicator>& comm) {
   Stopwatch wall;
+  const bool main = comm->is_main();  // rank 0 alone writes the run directory and shows progress
+  progress_on = progress_on && main;
   const fs::path checkpoint = dir / "checkpoint.pt";
   const fs::path pretrain_file = dir / "pretrain.json";
   Progress progress(dfl::to_string(s.cfg.method), s.cfg.train.epochs, progress_on);
@@ -219,7 +232,7 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
         pretrain_with_cache(*s.predictor, s.cfg, {s.ds.train.x, s.ds.train.y},
                             {s.ds.hold.x, s.ds.hold.y}, paths.cache_dir, progress_on);
     pretrain = info.to_json();
-    write_json(pretrain_file, pretrain);
+    if (main) write_json(pretrain_file, pretrain);
   } else if (fs::exists(pretrain_file)) {
     pretrain = read_json(pretrain_file, "delete it and run " + resume_command(dir) +
                                             " again (metrics.json then lacks the pretraining "
@@ -227,9 +240,9 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
   }
 
   dfl::DflTrainer trainer(trainer_options(s.cfg), s.predictor.get(), s.policy.get(), s.problem,
-                          s.data());
+                          s.data(), comm);
   if (dfl::is_two_stage(s.cfg.method)) {
-    seed_global(derive_seed(s.cfg.seed, "dfl"));
+    seed_global(rank_seed(s.cfg.seed, "dfl", *comm));
     trainer.evaluate_initial();
   } else if (have_checkpoint) {
     const bool verified =
@@ -241,15 +254,16 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
     progress.message("resuming " + dir.string() + " at epoch " +
                      std::to_string(trainer.next_epoch() + 1));
   } else {
-    seed_global(derive_seed(s.cfg.seed, "dfl"));
+    seed_global(rank_seed(s.cfg.seed, "dfl", *comm));
     const dfl::EpochRecord r0 = trainer.evaluate_initial();
     progress.message("initial hold " + s.problem.headline + " " + std::to_string(r0.hold.cost) +
                      ", test " + std::to_string(r0.test.cost));
   }
   auto save_state = [&]() {
-    write_curve(dir / "curve.csv", trainer.curve());
     torch::serialize::OutputArchive archive;
-    trainer.save(archive);
+    trainer.save(archive);  // a collective with N ranks
+    if (!main) return;
+    write_curve(dir / "curve.csv", trainer.curve());
     save_archive_file(checkpoint, archive);
     write_file_atomic(dir / "wall_seconds", std::to_string(wall_before + wall.seconds()));
   };
@@ -267,17 +281,25 @@ RunOutcome run_session(Session& s, const fs::path& dir, const RunPaths& paths, b
       save_state();
     }
     trainer.restore_best();
-  } else {
+  } else if (main) {
     write_curve(dir / "curve.csv", trainer.curve());
   }
   if (trainer.stop_reason().rfind("diverged", 0) == 0)
     progress.message("stopped: " + trainer.stop_reason());
 
-  const auto [hold, test] = final_evaluation(s);
-  save_model(dir / "model.pt", s.model());
+  const auto [hold, test] = final_evaluation(s, *comm);
   RunOutcome out;
   out.metrics = final_metrics(s, trainer, hold, test, pretrain, wall_before + wall.seconds());
-  write_json(dir / "metrics.json", out.metrics.to_json());
+  if (comm->distributed()) {
+    out.metrics.ranks = comm->world_size();
+    out.metrics.comm_seconds = comm->comm_seconds();
+    out.metrics.comm_seconds_per_step = trainer.comm_seconds_per_step();
+  }
+  if (main) {
+    save_model(dir / "model.pt", s.model());
+    write_json(dir / "metrics.json", out.metrics.to_json());
+  }
+  comm->barrier();  // no rank reports success before rank 0 has written the result
   return out;
 }
 
@@ -326,9 +348,9 @@ bool pretrains(const Session& s) {
 /// Runs the session, turning an I/O failure (a full disk, a file-size limit) into a message that
 /// says how to continue: every file written so far is complete, so the run resumes.
 RunOutcome run_guarded(Session& s, const fs::path& dir, const RunPaths& paths, bool progress,
-                       bool resuming) {
+                       bool resuming, const std::shared_ptr<dist::Communicator>& comm) {
   try {
-    return run_session(s, dir, paths, progress, resuming);
+    return run_session(s, dir, paths, progress, resuming, comm);
   } catch (const IoError& e) {
     fail<IoError>(e.what(), "; the run directory is intact: once this is fixed, continue with ",
                   resume_command(dir));
@@ -342,6 +364,12 @@ RunOutcome train(const TrainRequest& request) {
   // Everything that can be checked is checked before anything is created.
   Session s = open_session(request.config, "config", request.paths);
   const fs::path dir = request.out_dir;
+  const std::shared_ptr<dist::Communicator> comm =
+      request.comm ? request.comm : dist::single_process();
+  if (!comm->is_main()) {
+    comm->barrier();  // rank 0 has created the directory (or stopped with an error)
+    return run_guarded(s, dir, request.paths, false, /*resuming=*/false, comm);
+  }
   const auto refuse_used = [&]() {
     fail<IoError>("run directory ", dir.string(),
                   " exists and is not empty; continue it with --resume ", dir.string(),
@@ -364,10 +392,13 @@ RunOutcome train(const TrainRequest& request) {
   if (!holds_no_run(dir)) refuse_used();  // another process got here first
   remove_stale_temporaries(dir);
   write_json(dir / "config.json", s.cfg.to_json());
-  return run_guarded(s, dir, request.paths, request.show_progress, /*resuming=*/false);
+  comm->barrier();
+  return run_guarded(s, dir, request.paths, request.show_progress, /*resuming=*/false, comm);
 }
 
-RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress) {
+RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress,
+                  std::shared_ptr<dist::Communicator> comm) {
+  if (!comm) comm = dist::single_process();
   const fs::path dir = run_dir;
   const auto finished = [&]() {
     const std::string recovery = "delete it and run " + resume_command(dir) +
@@ -402,13 +433,18 @@ RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_p
     }
     fail<IoError>(dir.string(), " is not a run directory (no config.json); start a run with --out");
   }
-  const std::unique_ptr<FileLock> lock = lock_run_dir(dir);
-  if (fs::exists(dir / "metrics.json")) return finished();  // it ended before we took the lock
-  remove_stale_temporaries(dir);
+  // Rank 0 holds the lock; the other ranks only read the directory.
+  std::unique_ptr<FileLock> lock;
+  if (comm->is_main()) {
+    lock = lock_run_dir(dir);
+    if (fs::exists(dir / "metrics.json")) return finished();  // it ended before we took the lock
+    remove_stale_temporaries(dir);
+  }
   const json config = read_json(dir / "config.json", config_recovery(dir));
   Session s = open_session(config, (dir / "config.json").string(), paths);
   if (pretrains(s)) prepare_cache_dir(paths.cache_dir);
-  return run_guarded(s, dir, paths, show_progress, /*resuming=*/true);
+  comm->barrier();
+  return run_guarded(s, dir, paths, show_progress, /*resuming=*/true, comm);
 }
 
 json evaluate(const std::string& run_dir, const RunPaths& paths,

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "diffdfl/core/distributed.h"
 #include "diffdfl/experiment/run_metrics.h"
 
 namespace diffdfl::experiment {
@@ -42,6 +43,9 @@ struct TrainRequest {
   std::string out_dir;
   RunPaths paths;
   bool show_progress = true;
+  /// Data-parallel ranks (docs/distributed.md); null: one process. Every rank calls train() with
+  /// the same request; rank 0 alone creates and writes the run directory.
+  std::shared_ptr<dist::Communicator> comm;
 };
 
 /// The result of a run: its metrics (experiment/run_metrics.h), as written to metrics.json.
@@ -66,7 +70,10 @@ RunOutcome train(const TrainRequest& request);
 /// Continues the run in run_dir from its checkpoint (or from the start if it has none). On the same
 /// machine and thread count the result is bit-identical to an uninterrupted run. A finished run is
 /// left as it is and its metrics are returned.
-RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress = true);
+/// With `comm`, every rank calls resume() with the same directory and the checkpoint must be of as
+/// many ranks.
+RunOutcome resume(const std::string& run_dir, const RunPaths& paths, bool show_progress = true,
+                  std::shared_ptr<dist::Communicator> comm = nullptr);
 
 /// Re-evaluates the selected model of a finished run on `splits` (default hold and test) with the
 /// run's evaluation settings (`samples` > 0 overrides M). Deterministic for a given run.

@@ -176,6 +176,12 @@ json RunMetrics::to_json() const {
   for (const auto& [k, v] : initial_test_extra)
     m["initial_test_" + k] = v;
   if (status == RunStatus::kFailed) m["failure"] = failure;
+  if (ranks > 1) {  // single-process files keep exactly the keys they always had
+    m["ranks"] = ranks;
+    m["comm_seconds"] = comm_seconds;
+    m["comm_seconds_per_step"] =
+        std::isnan(comm_seconds_per_step) ? json() : json(comm_seconds_per_step);
+  }
   return m;
 }
 
@@ -205,17 +211,21 @@ RunMetrics RunMetrics::from_json(const json& j, const std::string& source) {
                                                           {"failure", &m.failure},
                                                           {"device", &m.device},
                                                           {"version", &m.version}};
-  const std::pair<const char*, double*> numbers[] = {{"hold_cost", &m.hold.cost},
-                                                     {"test_rmse", &m.test.rmse},
-                                                     {"initial_test_cost", &m.initial_test_cost},
-                                                     {"train_seconds", &m.train_seconds},
-                                                     {"wall_seconds", &m.wall_seconds},
-                                                     {"peak_rss_mb", &m.peak_rss_mb}};
+  const std::pair<const char*, double*> numbers[] = {
+      {"hold_cost", &m.hold.cost},
+      {"test_rmse", &m.test.rmse},
+      {"initial_test_cost", &m.initial_test_cost},
+      {"train_seconds", &m.train_seconds},
+      {"wall_seconds", &m.wall_seconds},
+      {"peak_rss_mb", &m.peak_rss_mb},
+      {"comm_seconds", &m.comm_seconds},
+      {"comm_seconds_per_step", &m.comm_seconds_per_step}};
   const std::pair<const char*, int64_t*> counts[] = {{"best_epoch", &m.best_epoch},
                                                      {"epochs_run", &m.epochs_run},
                                                      {"solver_failures", &m.solver_failures},
                                                      {"skipped_steps", &m.skipped_steps},
-                                                     {"threads", &m.threads}};
+                                                     {"threads", &m.threads},
+                                                     {"ranks", &m.ranks}};
   for (const auto& [key, target] : strings) {
     if (j.contains(key)) *target = string_of(j.at(key), source, key);
   }

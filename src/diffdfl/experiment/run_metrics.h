@@ -55,6 +55,7 @@ struct RunMetrics {
   std::string device = "cpu";
   std::string version;  ///< diffdfl's version that wrote the file
   int64_t threads = 0;  ///< intra-op threads it ran with
+  int64_t ranks = 1;    ///< data-parallel processes (docs/distributed.md); written when > 1
 
   // How it ended.
   RunStatus status = RunStatus::kCompleted;
@@ -78,6 +79,9 @@ struct RunMetrics {
   double train_seconds = kNaN;  ///< pretraining (also when loaded from the cache) plus DFL epochs
   double wall_seconds = kNaN;   ///< of the process(es) that ran it, resumes included
   double peak_rss_mb = kNaN;
+  double comm_seconds = kNaN;  ///< rank 0's time in collectives (distributed runs only)
+  /// Rank 0's mean time per training step in the gradient collectives (distributed runs only).
+  double comm_seconds_per_step = kNaN;
   nlohmann::json pretrain;  ///< the pretraining record (experiment::PretrainInfo), null if none
 
   /// The test value of `metric`: test.cost for "cost", else the extra metric (NaN when absent).
