@@ -162,8 +162,8 @@ void killed_run_resumes(const std::string& name, int ranks) {
   ASSERT_TRUE(killed) << "the run never checkpointed an epoch";
   ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
   ASSERT_FALSE(fs::exists(dir / "metrics.json"));
-  const std::string resume = "train --quiet --resume " + quoted(dir) + " --cache-dir " +
-                             quoted(root / "cache") + " --threads 1";
+  const std::string resume =
+      "train --quiet --resume " + quoted(dir) + " --cache-dir " + quoted(root / "cache");
   if (ranks > 1) {
     const Result alone = run(resume);
     EXPECT_NE(alone.code, 0);
