@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "diffdfl/core/config.h"
+#include "diffdfl/core/distributed.h"
 #include "diffdfl/core/error.h"
 #include "diffdfl/core/torch_error.h"
 #include "diffdfl/core/version.h"
@@ -68,7 +69,11 @@ std::string resolve_cache_dir(const std::string& flag_value) {
 int main(int argc, char** argv) {
   diffdfl::cli::set_program_args(argc, argv);
   CLI::App app{"diffdfl: decision-focused learning with conditional diffusion models"};
-  app.set_version_flag("--version", std::string("diffdfl ") + diffdfl::kVersion);
+  // The version, and whether this build can train data-parallel (docs/distributed.md).
+  app.set_version_flag("--version",
+                       std::string("diffdfl ") + diffdfl::kVersion +
+                           (diffdfl::dist::distributed_available() ? " (distributed: c10d/Gloo)"
+                                                                   : " (distributed: not built)"));
   app.require_subcommand(1);
   diffdfl::cli::setup_data_command(app);
   diffdfl::cli::setup_solve_command(app);
