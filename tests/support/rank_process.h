@@ -9,19 +9,15 @@
 #pragma once
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 #include "diffdfl/core/distributed.h"
+#include "diffdfl/core/error.h"
 #include "diffdfl/core/local_launch.h"
-
-extern char** environ;
 
 namespace diffdfl::testing {
 
@@ -46,25 +42,18 @@ inline dist::RankOptions worker_options() {
                       std::atoi(std::getenv("DIFFDFL_DIST_TIMEOUT")));
 }
 
-/// Rank 1: this test binary running only `test_name`.
+/// Rank 1: this test binary running only `test_name` (dist::spawn_process).
 class RankProcess {
  public:
   RankProcess(const std::string& test_name, int port, int timeout_s = 60) {
-    std::vector<std::string> args = {"/proc/self/exe", "--gtest_filter=" + test_name};
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e)
-      env.emplace_back(*e);
-    env.push_back("DIFFDFL_TEST_RANK_WORKER=1");
-    env.push_back("MASTER_PORT=" + std::to_string(port));
-    env.push_back("DIFFDFL_DIST_TIMEOUT=" + std::to_string(timeout_s));
-    std::vector<char*> a, e;
-    for (auto& s : args)
-      a.push_back(s.data());
-    a.push_back(nullptr);
-    for (auto& s : env)
-      e.push_back(s.data());
-    e.push_back(nullptr);
-    if (::posix_spawn(&pid_, a[0], nullptr, nullptr, a.data(), e.data()) != 0) pid_ = -1;
+    try {
+      pid_ =
+          dist::spawn_process({"/proc/self/exe", "--gtest_filter=" + test_name},
+                              {"DIFFDFL_TEST_RANK_WORKER=1", "MASTER_PORT=" + std::to_string(port),
+                               "DIFFDFL_DIST_TIMEOUT=" + std::to_string(timeout_s)});
+    } catch (const IoError&) {
+      pid_ = -1;
+    }
   }
   RankProcess(const RankProcess&) = delete;
   RankProcess& operator=(const RankProcess&) = delete;
@@ -77,11 +66,9 @@ class RankProcess {
   bool started() const { return pid_ > 0; }
   /// The worker's exit code (128 + signal when killed).
   int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    const int code = dist::wait_exit_code(pid_);
     pid_ = -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+    return code;
   }
 
  private:

@@ -52,6 +52,25 @@ int exit_code(int status) {
 
 }  // namespace
 
+pid_t spawn_process(const std::vector<std::string>& argv,
+                    const std::vector<std::string>& extra_env) {
+  DIFFDFL_CHECK(!argv.empty(), "spawn_process: no program");
+  std::vector<std::string> args = argv;
+  std::vector<std::string> env = rank_environment(extra_env);
+  std::vector<char*> cargs = c_strings(args);
+  std::vector<char*> cenv = c_strings(env);
+  pid_t pid = 0;
+  const int err = ::posix_spawn(&pid, args[0].c_str(), nullptr, nullptr, cargs.data(), cenv.data());
+  if (err != 0) fail<IoError>("cannot start ", args[0], ": ", std::strerror(err));
+  return pid;
+}
+
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return exit_code(status);
+}
+
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) fail<IoError>("cannot open a socket to find a free port: ", std::strerror(errno));
@@ -73,23 +92,17 @@ int launch_local(const std::vector<std::string>& argv, int n, std::chrono::secon
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids;
   for (int r = 0; r < n; ++r) {
-    std::vector<std::string> env = rank_environment(
-        {"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port, "RANK=" + std::to_string(r),
-         "LOCAL_RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(n)});
-    std::vector<std::string> args = argv;
-    std::vector<char*> cargs = c_strings(args);
-    std::vector<char*> cenv = c_strings(env);
-    pid_t pid = 0;
-    const int err =
-        ::posix_spawn(&pid, args[0].c_str(), nullptr, nullptr, cargs.data(), cenv.data());
-    if (err != 0) {
+    try {
+      pids.push_back(spawn_process(
+          argv, {"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port, "RANK=" + std::to_string(r),
+                 "LOCAL_RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(n)}));
+    } catch (const IoError& e) {
       for (const pid_t p : pids)
         ::kill(p, SIGTERM);
       for (const pid_t p : pids)
         ::waitpid(p, nullptr, 0);
-      fail<IoError>("cannot start rank ", r, " (", args[0], "): ", std::strerror(err));
+      fail<IoError>("rank ", r, ": ", e.what());
     }
-    pids.push_back(pid);
   }
   int first_failure = 0;
   std::vector<bool> done(pids.size(), false);

@@ -324,6 +324,17 @@ void DflTrainer::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void DflTrainer::load(torch::serialize::InputArchive& archive) {
+  // Refused before anything is loaded: a trainer is never left half restored.
+  torch::Tensor saved_world;
+  const int64_t world =
+      archive.try_read("world_size", saved_world) ? saved_world.item<int64_t>() : 1;
+  if (world != comm_->world_size()) {
+    fail<InvalidArgument>(
+        "the checkpoint was written by a run of ", world, " rank", world == 1 ? "" : "s",
+        "; resume it with ", world,
+        world == 1 ? " process (no --nproc / WORLD_SIZE)" : " ranks (--nproc or WORLD_SIZE)",
+        ", not ", comm_->world_size());
+  }
   c10::IValue meta_value;
   archive.read("trainer.meta", meta_value);
   const json meta = json::parse(meta_value.toStringRef());
@@ -348,16 +359,6 @@ void DflTrainer::load(torch::serialize::InputArchive& archive) {
     torch::Tensor t;
     archive.read("best." + std::to_string(i), t);
     best_state_[i] = t.to(best_state_[i].device(), best_state_[i].dtype());
-  }
-  torch::Tensor saved_world;
-  const int64_t world =
-      archive.try_read("world_size", saved_world) ? saved_world.item<int64_t>() : 1;
-  if (world != comm_->world_size()) {
-    fail<InvalidArgument>(
-        "the checkpoint was written by a run of ", world, " rank", world == 1 ? "" : "s",
-        "; resume it with ", world,
-        world == 1 ? " process (no --nproc / WORLD_SIZE)" : " ranks (--nproc or WORLD_SIZE)",
-        ", not ", comm_->world_size());
   }
   torch::Tensor rng;
   archive.read(
